@@ -1,0 +1,118 @@
+"""`make run`: start every service as its own process, say when all are ready, stop all on Ctrl-C.
+
+Instances per service come from `INNOBASE_INSTANCES_<SERVICE>` (default 1),
+e.g. `INNOBASE_INSTANCES_FORMAL_REVIEW=2`.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    config: str
+    target: str
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "nameko", "run", "--config", self.config, self.target]
+
+    def instances(self, environ=os.environ) -> int:
+        return int(environ.get(f"INNOBASE_INSTANCES_{self.name.upper()}", "1"))
+
+
+SERVICES = (
+    ServiceSpec("intake", "services/intake/config.yaml", "services.intake.service:IntakeService"),
+    ServiceSpec("endorsement", "services/endorsement/config.yaml", "services.endorsement.service:EndorsementService"),
+    ServiceSpec("formal_review", "services/review/formal_review/config.yaml",
+                "services.review.formal_review.service:FormalReviewService"),
+    ServiceSpec("expert_review", "services/review/expert_review/config.yaml",
+                "services.review.expert_review.service:ExpertReviewService"),
+    ServiceSpec("notification", "services/notification/config.yaml",
+                "services.notification.service:NotificationService"),
+)
+BY_NAME = {spec.name: spec for spec in SERVICES}
+
+
+def start(spec: ServiceSpec, environ=None) -> subprocess.Popen:
+    return subprocess.Popen(spec.command(), cwd=ROOT, env=environ or os.environ.copy(), start_new_session=True)
+
+
+def wait_healthy(names, amqp_uri: str, timeout: float = 60.0, processes=()) -> None:
+    """Until every named service answers `health()`; fail fast when a process dies."""
+    from nameko.exceptions import RpcTimeout
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    deadline = time.monotonic() + timeout
+    pending = list(names)
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=2) as cluster:
+        while pending:
+            for proc in processes:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"a service process exited with code {proc.returncode}")
+            name = pending[0]
+            try:
+                getattr(cluster, name).health()
+                pending.pop(0)
+            except (RpcTimeout, Exception):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not answer health() within {timeout:.0f} s") from None
+                time.sleep(0.3)
+
+
+def stop(processes, grace: float = 10.0) -> None:
+    for proc in processes:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in processes:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def main() -> int:
+    from shared import settings
+
+    processes = []
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for spec in SERVICES:
+            for _ in range(spec.instances()):
+                processes.append(start(spec))
+        wait_healthy([s.name for s in SERVICES], settings.get().amqp_uri, processes=processes)
+        counts = ", ".join(f"{s.name}×{s.instances()}" for s in SERVICES)
+        print(f"innobase: all services ready ({counts}); Ctrl-C stops them", flush=True)
+        while not stopping:
+            if any(p.poll() is not None for p in processes):
+                print("innobase: a service process exited; stopping the others", flush=True)
+                return 1
+            time.sleep(0.5)
+        return 0
+    except RuntimeError as exc:
+        print(f"innobase: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        print("innobase: stopping services", flush=True)
+        stop(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""Endorsement's errors."""
+from shared.errors import NotAuthorized  # noqa: F401

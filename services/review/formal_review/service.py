@@ -1,0 +1,8 @@
+"""Nameko entrypoints of formal review (形式审查)."""
+import shared.green  # noqa: F401  (before any database connection)
+from services.review.formal_review.application import FormalReview
+from shared.rpc import service_base
+
+
+class FormalReviewService(service_base(FormalReview)):
+    name = "formal_review"

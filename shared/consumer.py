@@ -1,0 +1,153 @@
+"""Consuming integration events: retried with backoff, then parked, never dropped.
+
+`integration_events("intake")` decorates a service method as the handler of
+every event another service publishes. Each service has one durable queue,
+`<service>.events`, bound to the whole stream of each source it follows (so
+the per-application chain of `previous_position` is complete), shared by all
+its instances.
+
+What happens to a message:
+- it does not match its contract: parked at once in `<service>.dead`, with the reason;
+- the handler succeeds (or finds it a duplicate): acked;
+- the handler fails: republished to `<service>.events.retry.<n>`, a queue whose
+  TTL dead-letters it back to `<service>.events` after the n-th delay;
+- it failed after the last delay: parked in `<service>.dead` with its error.
+Nameko's own `event_handler` acks a failed message and drops it; this does not.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import datetime, timezone
+
+from kombu import Connection, Exchange, Queue, binding
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer
+
+from shared import contracts, settings
+from shared.eventstore import Duplicate, OutOfOrder
+from shared.outbox import events_exchange
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-innobase-attempt"
+ERROR_HEADER = "x-innobase-error"
+ERROR_TYPE_HEADER = "x-innobase-error-type"
+ROUTING_KEY_HEADER = "x-innobase-routing-key"
+FAILED_AT_HEADER = "x-innobase-failed-at"
+DEFAULT_EXCHANGE = Exchange("", type="direct")
+
+
+def queue_names(service: str) -> dict:
+    delays = settings.get().retry_delays_ms
+    return {
+        "events": f"{service}.events",
+        "dead": f"{service}.dead",
+        "retry": [f"{service}.events.retry.{n}" for n in range(1, len(delays) + 1)],
+    }
+
+
+def declare_topology(channel, service: str, sources: tuple[str, ...]) -> Queue:
+    """Declare the events queue, its retry queues and its dead-letter queue."""
+    names = queue_names(service)
+    exchange = events_exchange()
+    exchange.bind(channel).declare()
+    events = Queue(
+        names["events"],
+        bindings=[binding(exchange, routing_key=f"{source}.#") for source in sources],
+        durable=True,
+    )
+    events.bind(channel).declare()
+    for name, delay in zip(names["retry"], settings.get().retry_delays_ms):
+        Queue(
+            name,
+            durable=True,
+            queue_arguments={
+                "x-message-ttl": delay,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": names["events"],
+            },
+        ).bind(channel).declare()
+    Queue(names["dead"], durable=True).bind(channel).declare()
+    return events
+
+
+class IntegrationEventHandler(Consumer):
+    def __init__(self, *sources: str, **kwargs):
+        self.sources = sources
+        kwargs.setdefault("expected_exceptions", (OutOfOrder,))
+        super().__init__(queue=None, **kwargs)
+
+    def setup(self):
+        self.service = self.container.service_name
+        self.amqp_uri = self.container.config["AMQP_URI"]
+        with Connection(self.amqp_uri) as conn:
+            self.queue = declare_topology(conn.default_channel, self.service, self.sources)
+        self.names = queue_names(self.service)
+        super().setup()
+
+    def handle_message(self, body, message):
+        try:
+            event = contracts.parse(body)
+        except contracts.ContractViolation as exc:
+            self._park(message, body, "ContractViolation", exc.reason)
+            return
+        context_data = self.unpack_message_headers(message)
+        handle_result = lambda worker_ctx, result=None, exc_info=None: self._handle_result(  # noqa: E731
+            message, body, result, exc_info
+        )
+        try:
+            self.container.spawn_worker(
+                self, (event,), {}, context_data=context_data, handle_result=handle_result
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def _handle_result(self, message, body, result, exc_info):
+        if exc_info is None or exc_info[0] is Duplicate:
+            self.queue_consumer.ack_message(message)
+            return None, None
+        exc = exc_info[1]
+        if isinstance(exc, contracts.ContractViolation):
+            self._park(message, body, "ContractViolation", exc.reason)
+            return None, None
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        error = "".join(traceback.format_exception_only(exc_info[0], exc)).strip()
+        if attempt <= len(self.names["retry"]):
+            self._republish(message, body, self.names["retry"][attempt - 1], attempt, exc_info[0].__name__, error)
+        else:
+            self._park(message, body, exc_info[0].__name__, error, attempt=attempt - 1)
+        return None, None
+
+    def _park(self, message, body, error_type: str, error: str, attempt: int | None = None):
+        log.error("%s parks %s in %s: %s", self.service, message.delivery_info.get("routing_key"), self.names["dead"], error)
+        attempt = attempt if attempt is not None else int((message.headers or {}).get(ATTEMPT_HEADER, 0))
+        self._republish(message, body, self.names["dead"], attempt, error_type, error)
+
+    def _republish(self, message, body, queue: str, attempt: int, error_type: str, error: str):
+        headers = dict(message.headers or {})
+        headers.update({
+            ATTEMPT_HEADER: attempt,
+            ERROR_TYPE_HEADER: error_type,
+            ERROR_HEADER: error[:2000],
+            ROUTING_KEY_HEADER: headers.get(ROUTING_KEY_HEADER) or message.delivery_info.get("routing_key"),
+            FAILED_AT_HEADER: datetime.now(timezone.utc).isoformat(),
+        })
+        # Confirmed before the ack: a crash in between redelivers, and the duplicate is dropped later.
+        with Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+            conn.Producer().publish(
+                message.body,
+                exchange=DEFAULT_EXCHANGE,
+                routing_key=queue,
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                headers=headers,
+                delivery_mode=2,
+                message_id=message.properties.get("message_id"),
+                retry=True,
+                retry_policy={"max_retries": 5, "interval_start": 0.2, "interval_step": 0.5},
+            )
+        self.queue_consumer.ack_message(message)
+
+
+integration_events = IntegrationEventHandler.decorator

@@ -1,0 +1,100 @@
+"""Typed errors that cross the RPC boundary intact.
+
+Every error registers itself with nameko, so a caller's `ClusterRpcProxy`
+raises the same class (not a bare `RemoteError`) with its `code`, message and
+details: the field or rule that failed.
+"""
+from __future__ import annotations
+
+from nameko.exceptions import get_module_path, registry
+
+
+class InnobaseError(Exception):
+    """Base of every error the services raise on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message, details or {})
+        self.message = message
+        self.details = details or {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        registry[get_module_path(cls)] = cls
+
+    def __str__(self) -> str:
+        if self.details:
+            return f"{self.message} {self.details}"
+        return self.message
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+registry[get_module_path(InnobaseError)] = InnobaseError
+
+
+class InvalidInput(InnobaseError):
+    """Input that fails its schema; `details['fields']` names each bad field."""
+
+    code = "invalid_input"
+
+    @classmethod
+    def for_fields(cls, fields: dict) -> "InvalidInput":
+        names = ", ".join(sorted(_flatten(fields)))
+        return cls(f"invalid input: {names}", {"fields": fields})
+
+    @property
+    def fields(self) -> dict:
+        return self.details.get("fields", {})
+
+
+class AuthenticationFailed(InnobaseError):
+    """No token, a forged token or an expired one."""
+
+    code = "authentication_failed"
+
+
+class NotAuthorized(InnobaseError):
+    """The caller is known but may not do or see this."""
+
+    code = "not_authorized"
+
+
+class NotFound(InnobaseError):
+    code = "not_found"
+
+
+class ConcurrencyConflict(InnobaseError):
+    """Someone else changed the same thing first; reload and try again."""
+
+    code = "concurrency_conflict"
+
+
+class RuleViolation(InnobaseError):
+    """A rule of the guide or of the process refuses the command; `details['rule']` names it."""
+
+    code = "rule_violation"
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message, details)
+
+    @classmethod
+    def of(cls, rule: str, message: str, **details) -> "RuleViolation":
+        return cls(message, {"rule": rule, **details})
+
+    @property
+    def rule(self) -> str:
+        return self.details.get("rule", "")
+
+
+def _flatten(fields: dict, prefix: str = "") -> list[str]:
+    names = []
+    for key, value in fields.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            names.extend(_flatten(value, name + "."))
+        else:
+            names.append(name)
+    return names

@@ -1,0 +1,183 @@
+"""Transactional outbox: integration events leave a service from its own log.
+
+A command commits its domain events and nothing else; this publisher then
+reads the log in order from its cursor, turns each event that matters to
+other services into its integration event, publishes it to the topic
+exchange with publisher confirms, and only then advances the cursor. A crash
+anywhere in between republishes (consumers drop the duplicate); nothing is
+lost. A broker outage stops the cursor, so events wait in the log.
+
+Among several instances of a service, one holds a PostgreSQL advisory lock
+and publishes; the others stand by. A commit wakes the publisher through the
+library's NOTIFY on the events table, with a poll as a fallback.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import uuid
+
+import eventlet
+from kombu import Connection, Exchange
+from nameko.extensions import DependencyProvider
+from sqlalchemy import text
+
+from shared import contracts, settings
+from shared.eventstore import ServiceApplication, application, connect
+
+log = logging.getLogger(__name__)
+
+EVENT_ID_NAMESPACE = uuid.UUID("5b0c7d1e-8a43-4f0e-9d55-1c3f0a6b2e91")
+POLL_SECONDS = 1.0
+BATCH = 200
+
+
+def events_exchange() -> Exchange:
+    return Exchange(settings.get().events_exchange, type="topic", durable=True)
+
+
+def event_id(source: str, position: int) -> str:
+    """Stable per log position, so a republished event is recognisably the same one."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{source}:{position}"))
+
+
+class Outbox:
+    """Reads the log after the cursor and publishes; one pass per call to `publish_pending`."""
+
+    def __init__(self, app: ServiceApplication):
+        self.app = app
+        self.source = app.service
+
+    def cursor(self) -> int:
+        rows = self.app.query("SELECT position FROM outbox_cursor")
+        return rows[0]["position"] if rows else 0
+
+    def publish_pending(self, producer) -> int:
+        after = self.cursor()
+        batch = self.app.read_log(after, BATCH)
+        if not batch:
+            return 0
+        if "crash_before_publish" in settings.get().faults:
+            # Fault test: die like `kill -9` with events committed and not yet published.
+            os.kill(os.getpid(), signal.SIGKILL)
+        chain: dict[str, int | None] = {}
+        exchange = events_exchange()
+        for position, domain_event in batch:
+            event = self.integration_event(position, domain_event, chain)
+            if event is not None:
+                producer.publish(
+                    event.as_message(),
+                    exchange=exchange,
+                    routing_key=event.routing_key,
+                    serializer="json",
+                    delivery_mode=2,
+                    message_id=event.event_id,
+                    declare=[exchange],
+                    retry=False,
+                )
+        self.advance(batch[-1][0], chain)
+        return len(batch)
+
+    def integration_event(self, position, domain_event, chain) -> contracts.IntegrationEvent | None:
+        described = self.app.integration_event(domain_event)
+        if described is None:
+            return None
+        event_type, version, payload = described
+        application_id = payload.get("application_id")
+        key = str(application_id or domain_event.originator_id)
+        if key not in chain:
+            rows = self.app.query(
+                "SELECT last_position FROM outbox_chain WHERE ordering_key = :k", k=key
+            )
+            chain[key] = rows[0]["last_position"] if rows else None
+        event = contracts.build(
+            self.source, event_type, version, payload,
+            event_id=event_id(self.source, position),
+            position=position,
+            application_id=str(application_id) if application_id else None,
+            occurred_at=domain_event.timestamp.isoformat(),
+            actor=getattr(domain_event, "actor", None),
+            previous_position=chain[key],
+            caused_by=getattr(domain_event, "caused_by", None),
+        )
+        chain[key] = position
+        return event
+
+    def advance(self, position: int, chain: dict[str, int | None]) -> None:
+        with self.app.transaction() as session:
+            for key, last in chain.items():
+                if last is None:
+                    continue
+                session.execute(
+                    text(
+                        "INSERT INTO outbox_chain (ordering_key, last_position) VALUES (:k, :p)"
+                        " ON CONFLICT (ordering_key) DO UPDATE SET last_position = :p"
+                    ),
+                    {"k": key, "p": last},
+                )
+            session.execute(
+                text(
+                    "INSERT INTO outbox_cursor (id, position) VALUES (1, :p)"
+                    " ON CONFLICT (id) DO UPDATE SET position = :p"
+                ),
+                {"p": position},
+            )
+
+
+class OutboxPublisher(DependencyProvider):
+    """Runs the outbox in the background of every instance; the lock holder publishes."""
+
+    def __init__(self, app_cls: type[ServiceApplication]):
+        self.app_cls = app_cls
+        self._stopping = False
+        self._thread = None
+
+    def setup(self):
+        self.outbox = Outbox(application(self.app_cls))
+
+    def start(self):
+        self._thread = self.container.spawn_managed_thread(self._run, identifier="outbox")
+
+    def stop(self):
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.kill()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.outbox
+
+    def _run(self):
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                self._lead_and_publish()
+                backoff = 0.5
+            except Exception as exc:  # broker or database away: wait, then start over
+                log.warning("outbox of %s paused: %s", self.outbox.source, exc)
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+
+    def _lead_and_publish(self):
+        pg = connect(self.outbox.app.database_url)
+        pg.autocommit = True
+        try:
+            with pg.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"outbox:{self.outbox.source}",))
+                if not cursor.fetchone()[0]:
+                    eventlet.sleep(POLL_SECONDS)
+                    return
+                cursor.execute(f"LISTEN {self.outbox.app.recorder.channel_name}")
+            with Connection(settings.get().amqp_uri, transport_options={"confirm_publish": True}) as amqp:
+                producer = amqp.Producer()
+                while not self._stopping:
+                    if self.outbox.publish_pending(producer):
+                        continue
+                    select.select([pg], [], [], POLL_SECONDS)
+                    pg.poll()
+                    pg.notifies.clear()
+        finally:
+            pg.close()

@@ -1,0 +1,49 @@
+"""Settings read once from the environment, with defaults that run on this machine."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str
+    pg_url: str
+    db_prefix: str
+    token_secret: str
+    events_exchange: str
+    retry_delays_ms: tuple[int, ...]
+    clock_start: str | None
+    faults: frozenset[str]
+
+    def database_url(self, service: str) -> str:
+        return f"{self.pg_url.rstrip('/')}/{self.database_name(service)}"
+
+    def database_name(self, service: str) -> str:
+        return f"{self.db_prefix}_{service}"
+
+
+def load(environ: dict | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    delays = env.get("INNOBASE_RETRY_DELAYS_MS", "1000,5000,30000")
+    return Settings(
+        amqp_uri=env.get("INNOBASE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/innobase"),
+        pg_url=env.get("INNOBASE_PG_URL", "postgresql+psycopg2://root@127.0.0.1:5432"),
+        db_prefix=env.get("INNOBASE_DB_PREFIX", "innobase"),
+        token_secret=env.get("INNOBASE_TOKEN_SECRET", "innobase-development-secret-change-me"),
+        events_exchange=env.get("INNOBASE_EVENTS_EXCHANGE", "innobase.events"),
+        retry_delays_ms=tuple(int(d) for d in delays.split(",") if d.strip()),
+        clock_start=env.get("INNOBASE_CLOCK_START") or None,
+        faults=frozenset(f for f in env.get("INNOBASE_FAULTS", "").split(",") if f),
+    )
+
+
+_settings: Settings | None = None
+
+
+def get() -> Settings:
+    """The process's settings, read on first use."""
+    global _settings
+    if _settings is None:
+        _settings = load()
+    return _settings
