@@ -8,6 +8,8 @@ the reason. Adding a field is a new version; old versions stay registered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -138,11 +140,24 @@ def routing_key(source: str, event_type: str, version: int) -> str:
 def build(source: str, event_type: str, version: int, payload: dict, **envelope) -> IntegrationEvent:
     """Make an event from a service's own facts, checked against its contract."""
     schema = _contract(source, event_type, version)
-    data = schema().dump(payload)
+    data = {key: _plain(value) for key, value in payload.items()}
     errors = schema().validate(data)
     if errors:
         raise ContractViolation(f"{source}.{event_type}.v{version} payload: {errors}")
     return IntegrationEvent(source=source, type=event_type, version=version, payload=data, **envelope)
+
+
+def _plain(value: Any) -> Any:
+    """JSON's own types: what goes on the wire."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def parse(message: Any) -> IntegrationEvent:

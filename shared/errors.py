@@ -98,3 +98,17 @@ def _flatten(fields: dict, prefix: str = "") -> list[str]:
         else:
             names.append(name)
     return names
+
+
+# Errors of the services live here too: they are part of the contract a
+# portal codes against, and a client must be able to import every one of them
+# without importing a service.
+
+class ApplicationNotFound(NotFound):
+    code = "application_not_found"
+
+
+class NotYourApplication(NotAuthorized):
+    """The caller's party or organization is not the one the application names."""
+
+    code = "not_your_application"

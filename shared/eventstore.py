@@ -16,6 +16,8 @@ table, every service database holds:
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import random
 import threading
 import time
@@ -37,6 +39,7 @@ from shared.errors import ConcurrencyConflict
 
 log = logging.getLogger(__name__)
 ORDER_WAIT_SECONDS = 0.5
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
 BACKBONE_DDL = """
 CREATE TABLE IF NOT EXISTS processed_messages (
@@ -46,6 +49,7 @@ CREATE TABLE IF NOT EXISTS processed_messages (
     application_id uuid,
     event_type text NOT NULL,
     processed_at timestamptz NOT NULL,
+    processed_by text NOT NULL,
     PRIMARY KEY (source, position)
 );
 CREATE TABLE IF NOT EXISTS outbox_cursor (
@@ -68,13 +72,13 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
             session.execute(
                 text(
                     "INSERT INTO processed_messages"
-                    " (source, position, event_id, application_id, event_type, processed_at)"
-                    " VALUES (:source, :position, :event_id, :application_id, :type, :at)"
+                    " (source, position, event_id, application_id, event_type, processed_at, processed_by)"
+                    " VALUES (:source, :position, :event_id, :application_id, :type, :at, :by)"
                 ),
                 {
                     "source": processed.source, "position": processed.position,
                     "event_id": processed.event_id, "application_id": processed.application_id,
-                    "type": processed.type, "at": clock.now(),
+                    "type": processed.type, "at": clock.now(), "by": INSTANCE,
                 },
             )
         if not stored_events:

@@ -1,2 +1,2 @@
-"""Endorsement's errors."""
-from shared.errors import NotAuthorized  # noqa: F401
+"""The typed errors endorsement raises (defined in shared.errors, the contract portals import)."""
+from shared.errors import InvalidInput, NotAuthorized  # noqa: F401

@@ -1,0 +1,37 @@
+# The two commands: `make run` starts the system, `make test` runs the whole suite.
+# Both first set up what a fresh machine lacks (OS packages, PostgreSQL,
+# RabbitMQ, the virtualenv and its pinned packages).
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+export PYTHONWARNINGS ?= ignore
+
+.PHONY: run test setup infra bench clean
+
+run: setup
+	$(PY) -m deploy.supervisor
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m benchmarks.propagation
+
+setup: infra $(STAMP)
+
+infra:
+	@bash deploy/bootstrap.sh
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+	@echo "setup: Python packages installed in $(VENV)"
+
+clean:
+	rm -rf $(VENV) .pytest_cache

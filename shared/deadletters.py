@@ -1,0 +1,79 @@
+"""Ops' view of parked messages: list them with their errors, replay them.
+
+A replayed message goes back to its service's events queue with its attempt
+count reset; if it fails again it is retried and parked again, never lost.
+"""
+from __future__ import annotations
+
+import json
+
+from kombu import Connection
+
+from shared import settings
+from shared.consumer import ATTEMPT_HEADER, DEFAULT_EXCHANGE, ERROR_HEADER, ERROR_TYPE_HEADER, \
+    FAILED_AT_HEADER, ROUTING_KEY_HEADER, queue_names
+
+
+def _drain(channel, queue: str):
+    """Every message in the queue, unacked (so they return if we stop early)."""
+    messages = []
+    while True:
+        message = channel.basic_get(queue, no_ack=False)
+        if message is None:
+            return messages
+        messages.append(message)
+
+
+def _describe(message) -> dict:
+    headers = message.headers or {}
+    body = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    return {
+        "event_id": message.properties.get("message_id"),
+        "routing_key": headers.get(ROUTING_KEY_HEADER),
+        "error_type": headers.get(ERROR_TYPE_HEADER),
+        "error": headers.get(ERROR_HEADER),
+        "attempts": headers.get(ATTEMPT_HEADER),
+        "failed_at": headers.get(FAILED_AT_HEADER),
+        "application_id": parsed.get("application_id") if isinstance(parsed, dict) else None,
+        "position": parsed.get("position") if isinstance(parsed, dict) else None,
+        "body": parsed if parsed is not None else body,
+    }
+
+
+def list_dead_letters(service: str, amqp_uri: str | None = None) -> list[dict]:
+    with Connection(amqp_uri or settings.get().amqp_uri) as conn:
+        channel = conn.channel()
+        try:
+            messages = _drain(channel, queue_names(service)["dead"])
+            return [_describe(m) for m in messages]
+        finally:
+            channel.close()  # unacked messages go back to the queue
+
+
+def replay_dead_letters(service: str, event_ids: set[str] | None = None, amqp_uri: str | None = None) -> list[dict]:
+    """Send parked messages (all, or those with the given event ids) back for another try."""
+    names = queue_names(service)
+    replayed = []
+    with Connection(amqp_uri or settings.get().amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        channel = conn.channel()
+        producer = conn.Producer(channel=channel)
+        try:
+            for message in _drain(channel, names["dead"]):
+                described = _describe(message)
+                if event_ids and described["event_id"] not in event_ids:
+                    continue
+                headers = {k: v for k, v in (message.headers or {}).items() if k != ATTEMPT_HEADER}
+                producer.publish(
+                    message.body, exchange=DEFAULT_EXCHANGE, routing_key=names["events"],
+                    content_type=message.content_type, content_encoding=message.content_encoding,
+                    headers=headers, delivery_mode=2, message_id=described["event_id"],
+                )
+                message.ack()
+                replayed.append(described)
+        finally:
+            channel.close()
+    return replayed
