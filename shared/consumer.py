@@ -120,7 +120,8 @@ class IntegrationEventHandler(Consumer):
         return None, None
 
     def _park(self, message, body, error_type: str, error: str, attempt: int | None = None):
-        log.error("%s parks %s in %s: %s", self.service, message.delivery_info.get("routing_key"), self.names["dead"], error)
+        routing_key = (message.headers or {}).get(ROUTING_KEY_HEADER) or message.delivery_info.get("routing_key")
+        log.error("%s parks %s in %s: %s", self.service, routing_key, self.names["dead"], error)
         attempt = attempt if attempt is not None else int((message.headers or {}).get(ATTEMPT_HEADER, 0))
         self._republish(message, body, self.names["dead"], attempt, error_type, error)
 

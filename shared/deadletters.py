@@ -72,7 +72,7 @@ def replay_dead_letters(service: str, event_ids: set[str] | None = None, amqp_ur
                     content_type=message.content_type, content_encoding=message.content_encoding,
                     headers=headers, delivery_mode=2, message_id=described["event_id"],
                 )
-                message.ack()
+                channel.basic_ack(message.delivery_tag)
                 replayed.append(described)
         finally:
             channel.close()

@@ -59,14 +59,14 @@ class Outbox:
         batch = self.app.read_log(after, BATCH)
         if not batch:
             return 0
-        if "crash_before_publish" in settings.get().faults:
-            # Fault test: die like `kill -9` with events committed and not yet published.
-            os.kill(os.getpid(), signal.SIGKILL)
         chain: dict[str, int | None] = {}
         exchange = events_exchange()
         for position, domain_event in batch:
             event = self.integration_event(position, domain_event, chain)
             if event is not None:
+                if "crash_before_publish" in settings.get().faults:
+                    # Fault test: die like `kill -9`, the event committed and not yet published.
+                    os.kill(os.getpid(), signal.SIGKILL)
                 producer.publish(
                     event.as_message(),
                     exchange=exchange,

@@ -1,0 +1,255 @@
+"""Fault tests: processes killed, messages redelivered, connections dropped,
+poison messages. Each asserts the exact state that results."""
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+from kombu import Connection, Exchange
+
+from services.intake.application import Intake
+from shared import settings
+from shared.auth import Caller
+from shared.consumer import ATTEMPT_HEADER, ERROR_HEADER, ERROR_TYPE_HEADER
+from shared.deadletters import list_dead_letters
+from shared.errors import InnobaseError
+from tests.support.cluster import Cluster, eventually, purge, queue_depth, rpc, sql, token
+
+pytestmark = pytest.mark.faults
+NAME = "国家技术标准创新基地（江苏）"
+
+
+@pytest.fixture
+def cluster():
+    cluster = Cluster()
+    purge("endorsement")
+    yield cluster
+    cluster.stop_all()
+
+
+def draft_and_submit(applicant, unit, withdraw=False, rpc_timeout=10):
+    with rpc(applicant, timeout=rpc_timeout) as services:
+        draft = services.intake.create_draft(base_type="regional", name=NAME, organizing_unit_id=unit,
+                                             recommending_unit_id="RU-f")
+        services.intake.submit(application_id=draft["application_id"])
+        if withdraw:
+            services.intake.withdraw(application_id=draft["application_id"], reason="changed plans")
+    return draft["application_id"]
+
+
+def items(unit):
+    return sql("endorsement", "SELECT application_id::text, plan_version, state FROM organizing_queue"
+                              " WHERE organizing_unit_id = %s ORDER BY application_id", unit)
+
+
+def published_intake_positions(application_ids):
+    """Positions of intake's integration events (Submitted, Withdrawn) for these applications."""
+    rows = sql("intake", "SELECT id FROM intake_events WHERE originator_id::text = ANY(%s)"
+                         " AND (topic LIKE %s OR topic LIKE %s) ORDER BY id",
+               list(application_ids), "%Submitted", "%Withdrawn")
+    return [r[0] for r in rows]
+
+
+def processed_positions(application_ids):
+    rows = sql("endorsement", "SELECT position FROM processed_messages WHERE source = 'intake'"
+                              " AND application_id::text = ANY(%s) ORDER BY position", list(application_ids))
+    return [r[0] for r in rows]
+
+
+def publish_raw(body, routing_key, message_id=None):
+    s = settings.get()
+    exchange = Exchange(s.events_exchange, type="topic", durable=True)
+    with Connection(s.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        conn.Producer().publish(body, exchange=exchange, routing_key=routing_key, serializer="json",
+                                delivery_mode=2, message_id=message_id, declare=[exchange])
+
+
+def submitted_message(position, unit):
+    application_id = str(uuid.uuid4())
+    return {
+        "event_id": str(uuid.uuid4()), "source": "intake", "position": position,
+        "type": "ApplicationSubmitted", "version": 1, "application_id": application_id,
+        "occurred_at": "2026-06-01T10:00:00+08:00", "actor": None, "previous_position": None,
+        "caused_by": None,
+        "payload": {
+            "application_id": application_id, "applicant_id": "a", "applicant_organization": "o",
+            "base_type": "regional", "name": NAME, "organizing_unit_id": unit, "recommending_unit_id": "RU-f",
+            "plan_version": 1, "digest": "a" * 64, "receipt_number": "SB-f", "submitted_at": "2026-06-01T10:00:00+08:00",
+        },
+    }
+
+
+def synthetic_position():
+    return 50_000_000 + uuid.uuid4().int % 10_000_000
+
+
+def test_intake_killed_between_commit_and_publish_loses_nothing(cluster):
+    unit = f"OU-{uuid.uuid4().hex[:6]}"
+    cluster.start("endorsement")
+    doomed = cluster.start("intake", faults="crash_before_publish")
+    applicant = token("applicant")
+    with rpc(applicant) as services:
+        draft = services.intake.create_draft(base_type="regional", name=NAME, organizing_unit_id=unit,
+                                             recommending_unit_id="RU-f")
+    with rpc(applicant, timeout=5) as services:
+        try:
+            services.intake.submit(application_id=draft["application_id"])
+        except Exception:
+            pass  # the process may die before it answers
+    assert doomed.wait(20) == -9  # SIGKILL, like kill -9
+    committed = sql("intake", "SELECT count(*) FROM intake_events WHERE originator_id = %s AND topic LIKE %s",
+                    draft["application_id"], "%Submitted")
+    assert committed == [(1,)]
+    time.sleep(1)
+    assert items(unit) == []  # committed, never published
+
+    cluster.start("intake")
+    assert eventually(lambda: items(unit)) == [(draft["application_id"], 1, "queued")]
+    assert processed_positions([draft["application_id"]]) == published_intake_positions([draft["application_id"]])
+
+
+def test_the_same_message_delivered_twice_has_one_effect(cluster):
+    unit = f"OU-{uuid.uuid4().hex[:6]}"
+    cluster.start("endorsement")
+    message = submitted_message(synthetic_position(), unit)
+    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    eventually(lambda: items(unit))
+    log_position = sql("endorsement", "SELECT max(id) FROM endorsement_events")
+    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    eventually(lambda: queue_depth("endorsement.events") == 0)
+    time.sleep(0.5)
+    assert items(unit) == [(message["application_id"], 1, "queued")]
+    assert sql("endorsement", "SELECT max(id) FROM endorsement_events") == log_position
+    assert sql("endorsement", "SELECT count(*) FROM processed_messages WHERE position = %s",
+               message["position"]) == [(1,)]
+
+
+def test_two_consumer_instances_finishing_out_of_order_lose_and_double_nothing(cluster):
+    unit = f"OU-{uuid.uuid4().hex[:6]}"
+    cluster.start("intake")
+    first = cluster.start("endorsement", faults="slow_reactions")
+    second = cluster.start("endorsement", faults="slow_reactions")
+    applicant = token("applicant")
+    application_ids = []
+    lock = threading.Lock()
+
+    def one(i):
+        application_id = draft_and_submit(applicant, unit, withdraw=(i % 2 == 0))
+        with lock:
+            application_ids.append(application_id)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(30)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+
+    expected = published_intake_positions(application_ids)
+    assert len(expected) == 45  # 30 submissions, 15 withdrawals
+    eventually(lambda: processed_positions(application_ids) == expected, timeout=60)
+    rows = items(unit)
+    assert len(rows) == 30 and len({r[0] for r in rows}) == 30
+    assert sorted(r[2] for r in rows) == ["closed"] * 15 + ["queued"] * 15
+    # both instances took work, and some later positions committed before earlier ones
+    by = sql("endorsement", "SELECT position, processed_by, processed_at FROM processed_messages"
+                            " WHERE position = ANY(%s) ORDER BY processed_at", expected)
+    assert {row[1].split(":")[1] for row in by} == {str(first.pid), str(second.pid)}
+    commit_order = [row[0] for row in by]
+    assert commit_order != sorted(commit_order), "instances never finished out of order: test proves nothing"
+
+
+def test_a_dropped_broker_connection_delays_and_loses_nothing(cluster):
+    unit = f"OU-{uuid.uuid4().hex[:6]}"
+    cluster.start("intake")
+    cluster.start("endorsement")
+    applicant = token("applicant")
+    application_ids = []
+    stop = threading.Event()
+
+    def load():
+        while not stop.is_set() and len(application_ids) < 40:
+            try:
+                application_ids.append(draft_and_submit(applicant, unit))
+            except (InnobaseError, Exception):
+                time.sleep(0.2)  # our own connection was dropped too: try again
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    eventually(lambda: len(application_ids) >= 10)
+    vhost = settings.get().amqp_uri.rsplit("/", 1)[-1]
+    subprocess.run(["rabbitmqctl", "close_all_connections", "-p", vhost, "fault test"],
+                   check=True, capture_output=True, timeout=30)
+    eventually(lambda: len(application_ids) >= 20, timeout=60)
+    stop.set()
+    worker.join(30)
+
+    submitted = sql("intake", "SELECT originator_id::text FROM intake_events e WHERE topic LIKE %s"
+                              " AND originator_id IN (SELECT application_id FROM applications"
+                              " WHERE applicant_id = %s)", "%Submitted", _party(applicant))
+    submitted_ids = sorted(r[0] for r in submitted)
+    assert len(submitted_ids) >= 20
+    eventually(lambda: [r[0] for r in items(unit)] == submitted_ids, timeout=60)
+    assert processed_positions(submitted_ids) == published_intake_positions(submitted_ids)
+
+
+def test_a_broker_outage_delays_publishing_and_drops_nothing(cluster):
+    unit = f"OU-{uuid.uuid4().hex[:6]}"
+    cluster.start("intake")
+    cluster.start("endorsement")
+    worker = Intake()  # this test process acts as an intake worker while the broker is down
+    applicant = Caller(f"applicant-{uuid.uuid4().hex[:6]}", "applicant", "org")
+    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
+    try:
+        ids = []
+        for _ in range(5):
+            draft = worker.create_draft(applicant, {"base_type": "regional", "name": NAME,
+                                                    "organizing_unit_id": unit, "recommending_unit_id": "RU-f",
+                                                    "request_id": None})
+            worker.submit(applicant, uuid.UUID(draft["application_id"]))
+            ids.append(draft["application_id"])
+        time.sleep(2)
+    finally:
+        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+    eventually(lambda: sorted(r[0] for r in items(unit)) == sorted(ids), timeout=90)
+    assert processed_positions(ids) == published_intake_positions(ids)
+
+
+def test_a_message_breaking_its_contract_is_parked_with_the_reason_and_changes_nothing(cluster):
+    cluster.start("endorsement")
+    before = sql("endorsement", "SELECT coalesce(max(id), 0) FROM endorsement_events")
+    message = submitted_message(synthetic_position(), "OU-poison")
+    del message["payload"]["digest"]
+    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    letters = eventually(lambda: [d for d in list_dead_letters("endorsement") if d["event_id"] == message["event_id"]])
+    assert letters[0]["error_type"] == "ContractViolation"
+    assert "digest" in letters[0]["error"]
+    assert sql("endorsement", "SELECT coalesce(max(id), 0) FROM endorsement_events") == before
+    assert items("OU-poison") == []
+
+
+def test_a_failing_handler_is_retried_then_parked_and_ops_replay_it(cluster):
+    unit = f"OU-{uuid.uuid4().hex[:6]}"
+    failing = cluster.start("endorsement", faults="fail_reactions")
+    message = submitted_message(synthetic_position(), unit)
+    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    letters = eventually(lambda: [d for d in list_dead_letters("endorsement") if d["event_id"] == message["event_id"]],
+                         timeout=30)
+    assert letters[0]["attempts"] == len(settings.get().retry_delays_ms)
+    assert letters[0]["error_type"] == "RuntimeError"
+    assert items(unit) == []
+    cluster.kill(failing)
+
+    cluster.start("endorsement")
+    out = subprocess.run([sys.executable, "-m", "shared.cli", "deadletters", "replay", "endorsement",
+                          "--event-id", message["event_id"]], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "replayed 1 message(s)" in out.stdout, out.stderr
+    assert eventually(lambda: items(unit)) == [(message["application_id"], 1, "queued")]
+    assert not [d for d in list_dead_letters("endorsement") if d["event_id"] == message["event_id"]]
+
+
+def _party(token_string):
+    from shared.auth import verify
+
+    return verify(token_string).party_id
