@@ -19,6 +19,7 @@ __all__ = [
     "is_known_domain",
     "are_similar",
     "first_level_of",
+    "load_catalogue",
 ]
 
 DATA = Path(__file__).with_name("data") / "domains.yaml"
@@ -53,7 +54,8 @@ class _Catalogue:
     ordered: tuple[Domain, ...]
 
 
-def _load(path: Path = DATA) -> _Catalogue:
+def load_catalogue(path: Path = DATA) -> _Catalogue:
+    """Read and check a catalogue file; the module itself reads DATA once, lazily."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     entries = (raw or {}).get("domains")
     if not isinstance(entries, list) or not entries:
@@ -93,7 +95,7 @@ def _load(path: Path = DATA) -> _Catalogue:
 
 @lru_cache(maxsize=1)
 def _catalogue() -> _Catalogue:
-    return _load()
+    return load_catalogue()
 
 
 def domain(code: str) -> Domain | None:

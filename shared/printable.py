@@ -31,10 +31,11 @@ __all__ = [
 
 # TrueType (glyf) outlines only, embedded as CIDFontType2 ("CID TrueType"), the form the
 # printed plan is checked for; CFF-based .otf CJK fonts (Noto CJK) are left out on purpose.
-# (path, face index within the collection, Debian package)
-FONT_CANDIDATES: tuple[tuple[str, int, str], ...] = (
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, "fonts-wqy-zenhei"),
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0, "fonts-arphic-uming"),
+# (path, face index within the collection); the Debian packages are fonts-wqy-zenhei
+# and fonts-arphic-uming.
+FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
 )
 FONT_ENV = "INNOBASE_CJK_FONT"  # an explicit .ttf/.ttc path, for hosts laid out differently
 
@@ -118,14 +119,13 @@ def find_font() -> tuple[str, int]:
         if not Path(override).is_file():
             raise FontNotFound(f"{FONT_ENV}={override} does not exist")
         return override, 0
-    for path, index, _package in FONT_CANDIDATES:
+    for path, index in FONT_CANDIDATES:
         if Path(path).is_file():
             return path, index
-    looked = ", ".join(path for path, _, _ in FONT_CANDIDATES)
-    packages = " or ".join(package for _, _, package in FONT_CANDIDATES)
+    looked = ", ".join(path for path, _ in FONT_CANDIDATES)
     raise FontNotFound(
-        f"no Chinese TrueType font found (looked for {looked}); "
-        f"install the Debian package {packages} (apt-get install fonts-wqy-zenhei), "
+        f"no Chinese TrueType font found (looked for {looked}); install the Debian package "
+        f"fonts-wqy-zenhei (apt-get install fonts-wqy-zenhei) or fonts-arphic-uming, "
         f"or point {FONT_ENV} at a TrueType .ttf/.ttc"
     )
 
@@ -201,8 +201,10 @@ class _Pdf(FPDF):
 
     def draw_paragraph(self, block: Paragraph) -> None:
         self.set_font(FAMILY, "", BODY_SIZE)
-        self.multi_cell(0, LINE, block.text, align="L", wrapmode=WrapMode.CHAR,
-                        new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        lines = self.multi_cell(0, LINE, block.text, wrapmode=WrapMode.CHAR,
+                                dry_run=True, output="LINES")
+        for line in _hang_punctuation(lines):
+            self.cell(0, LINE, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(2)
 
     def draw_table(self, block: Table) -> None:
@@ -311,6 +313,25 @@ class _Pdf(FPDF):
         with self.local_context(text_mode="FILL_STROKE", line_width=0.15):
             self.multi_cell(0, height, text, align=align, wrapmode=WrapMode.CHAR,
                             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+CLOSING = set("，。、；：？！）》」』】〉”’,.;:?!)")
+
+
+def _hang_punctuation(lines: list[str]) -> list[str]:
+    # Chinese typesetting never starts a line with closing punctuation; the usual fix is
+    # to let it hang into the right margin after the line before (悬挂标点).
+    lines = list(lines)
+    emptied = set()
+    for i in range(1, len(lines)):
+        while lines[i] and lines[i][0] in CLOSING and lines[i - 1]:
+            lines[i - 1] += lines[i][0]
+            lines[i] = lines[i][1:]
+            if not lines[i]:
+                emptied.add(i)
+    # A line that was only punctuation is gone, not a blank line; blank lines the text
+    # asked for with "\n\n" stay.
+    return [line for i, line in enumerate(lines) if i not in emptied]
 
 
 def _text(value: object) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 __all__ = [
     "ALPHABET",
     "LENGTH",
+    "RULES",
     "Problem",
     "check_credit_code",
     "is_valid_credit_code",

@@ -33,6 +33,9 @@ class Cluster:
         self.processes.append((name, proc))
         if wait:
             self.wait_healthy(name, proc)
+            # health() may be answered by an instance already running: wait for this one too
+            instances = sum(1 for n, p in self.processes if n == name and p.poll() is None)
+            eventually(lambda: consumers(f"rpc-{name}") >= instances, timeout=60)
         return proc
 
     def wait_healthy(self, name: str, proc: subprocess.Popen | None = None, timeout: float = 60) -> None:
@@ -90,6 +93,15 @@ def queue_depth(queue: str) -> int:
     with Connection(settings.get().amqp_uri) as conn:
         try:
             _, count, _ = conn.default_channel.queue_declare(queue, passive=True)
+        except Exception:
+            return 0
+        return count
+
+
+def consumers(queue: str) -> int:
+    with Connection(settings.get().amqp_uri) as conn:
+        try:
+            _, _, count = conn.default_channel.queue_declare(queue, passive=True)
         except Exception:
             return 0
         return count
