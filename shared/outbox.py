@@ -49,14 +49,22 @@ class Outbox:
     def __init__(self, app: ServiceApplication):
         self.app = app
         self.source = app.service
+        self._position: int | None = None  # the leader's cursor, kept in memory
+        self._chain: dict[str, int | None] = {}
 
     def cursor(self) -> int:
         rows = self.app.query("SELECT position FROM outbox_cursor")
         return rows[0]["position"] if rows else 0
 
+    def lead(self) -> None:
+        """Called on taking the lock: read where the previous leader stopped."""
+        self._position = self.cursor()
+        self._chain = {}
+
     def publish_pending(self, producer) -> int:
-        after = self.cursor()
-        batch = self.app.read_log(after, BATCH)
+        if self._position is None:
+            self.lead()
+        batch = self.app.read_log(self._position, BATCH)
         if not batch:
             return 0
         chain: dict[str, int | None] = {}
@@ -78,6 +86,10 @@ class Outbox:
                     retry=False,
                 )
         self.advance(batch[-1][0], chain)
+        self._position = batch[-1][0]
+        self._chain.update(chain)
+        if len(self._chain) > 100_000:
+            self._chain.clear()
         return len(batch)
 
     def integration_event(self, position, domain_event, chain) -> contracts.IntegrationEvent | None:
@@ -87,6 +99,8 @@ class Outbox:
         event_type, version, payload = described
         application_id = payload.get("application_id")
         key = str(application_id or domain_event.originator_id)
+        if key not in chain and key in self._chain:
+            chain[key] = self._chain[key]
         if key not in chain:
             rows = self.app.query(
                 "SELECT last_position FROM outbox_chain WHERE ordering_key = :k", k=key
@@ -170,6 +184,7 @@ class OutboxPublisher(DependencyProvider):
                 if not cursor.fetchone()[0]:
                     eventlet.sleep(POLL_SECONDS)
                     return
+                self.outbox.lead()
                 cursor.execute(f"LISTEN {self.outbox.app.recorder.channel_name}")
             with Connection(settings.get().amqp_uri, transport_options={"confirm_publish": True}) as amqp:
                 producer = amqp.Producer()

@@ -119,12 +119,20 @@ class Intake(ServiceApplication):
     def integration_event(self, domain_event):
         name = type(domain_event).__name__
         if name == "Submitted":
-            application = self.repository.get(domain_event.originator_id, version=domain_event.originator_version)
-            content = application.latest_version["content"]
+            content = domain_event.content
             return "ApplicationSubmitted", 1, {
-                "application_id": application.id,
-                "applicant_id": application.applicant_id,
-                "applicant_organization": application.applicant_organization,
+                "application_id": domain_event.originator_id,
+                "applicant_id": domain_event.actor["party_id"],
+                "applicant_organization": domain_event.actor["organization"],
+                "applicant_name": domain_event.actor["organization"],
+                "region": None,
+                "domain": None,
+                "submission_kind": "initial" if domain_event.plan_version == 1 else "returned",
+                "answers_request": None,
+                "changed_sections": [],
+                "qualification_items": [],
+                "attachments": [],
+                "late_exception": None,
                 "base_type": content["base_type"],
                 "name": content["name"],
                 "organizing_unit_id": content["organizing_unit_id"],

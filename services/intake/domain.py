@@ -112,15 +112,16 @@ class Application(Aggregate):
         version = self.plan_version + 1
         digest = self.digest()
         receipt = f"SB{at_date}-{digest[:8].upper()}-{version}"
-        self._submitted(plan_version=version, digest=digest, receipt_number=receipt, actor=actor)
+        self._submitted(plan_version=version, digest=digest, receipt_number=receipt,
+                        content=self.content(), actor=actor)
 
     @event("Submitted")
-    def _submitted(self, plan_version: int, digest: str, receipt_number: str, actor: dict) -> None:
+    def _submitted(self, plan_version: int, digest: str, receipt_number: str, content: dict, actor: dict) -> None:
         self.stage = SUBMITTED
         self.plan_version = plan_version
         self.versions.append({
             "plan_version": plan_version, "digest": digest, "receipt_number": receipt_number,
-            "content": self.content(),
+            "content": content,
         })
 
     def withdraw(self, actor: dict, reason: str) -> None:

@@ -16,6 +16,7 @@ from shared.auth import Caller
 from shared.consumer import ATTEMPT_HEADER, ERROR_HEADER, ERROR_TYPE_HEADER
 from shared.deadletters import list_dead_letters
 from shared.errors import InnobaseError
+from tests.support.messages import envelope, submitted_payload
 from tests.support.cluster import Cluster, eventually, purge, queue_depth, rpc, sql, token
 
 pytestmark = pytest.mark.faults
@@ -69,17 +70,7 @@ def publish_raw(body, routing_key, message_id=None):
 
 def submitted_message(position, unit):
     application_id = str(uuid.uuid4())
-    return {
-        "event_id": str(uuid.uuid4()), "source": "intake", "position": position,
-        "type": "ApplicationSubmitted", "version": 1, "application_id": application_id,
-        "occurred_at": "2026-06-01T10:00:00+08:00", "actor": None, "previous_position": None,
-        "caused_by": None,
-        "payload": {
-            "application_id": application_id, "applicant_id": "a", "applicant_organization": "o",
-            "base_type": "regional", "name": NAME, "organizing_unit_id": unit, "recommending_unit_id": "RU-f",
-            "plan_version": 1, "digest": "a" * 64, "receipt_number": "SB-f", "submitted_at": "2026-06-01T10:00:00+08:00",
-        },
-    }
+    return envelope("intake", "ApplicationSubmitted", position, submitted_payload(application_id, unit))
 
 
 def synthetic_position():

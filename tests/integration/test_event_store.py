@@ -15,6 +15,7 @@ from shared.auth import Caller
 from shared.errors import ConcurrencyConflict, RuleViolation
 from shared.eventstore import Duplicate, OutOfOrder
 from tests.support.cluster import sql
+from tests.support.messages import submitted_payload
 
 pytestmark = pytest.mark.integration
 APPLICANT = Caller("applicant-store", "applicant", "org-store")
@@ -39,15 +40,9 @@ def a_draft(intake, applicant=APPLICANT):
 
 def submitted_event(position, application_id=None, previous=None, plan_version=1):
     application_id = application_id or str(uuid.uuid4())
+    payload = submitted_payload(application_id, "OU-store", plan_version=plan_version)
     return contracts.build(
-        "intake", "ApplicationSubmitted", 1,
-        {
-            "application_id": application_id, "applicant_id": "a", "applicant_organization": "o",
-            "base_type": "regional", "name": "国家技术标准创新基地（江苏）",
-            "organizing_unit_id": "OU-store", "recommending_unit_id": "RU-store",
-            "plan_version": plan_version, "digest": "0" * 64, "receipt_number": "SB-test",
-            "submitted_at": "2026-06-01T10:00:00+08:00",
-        },
+        "intake", "ApplicationSubmitted", 1, payload,
         event_id=str(uuid.uuid4()), position=position, application_id=application_id,
         occurred_at="2026-06-01T10:00:00+08:00", actor=None, previous_position=previous, caused_by=None,
     )

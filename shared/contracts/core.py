@@ -1,20 +1,51 @@
-"""Integration event contracts: the only shape in which facts cross services.
+"""The envelope every integration event travels in, the registry of contracts,
+and the nested shapes several contracts share.
 
 Every message on the events exchange is an `Envelope` whose `payload` matches
-the schema registered for its (`type`, `version`). A message that does not
-match is never applied: the consumer parks it in the dead-letter queue with
-the reason. Adding a field is a new version; old versions stay registered.
+the schema registered for its (`source`, `type`, `version`). A message that does
+not match is never applied: the consumer parks it in the dead-letter queue
+with the reason. Adding a field is a new version; old versions stay registered.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from uuid import UUID
 from typing import Any
+from uuid import UUID
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 BASE_TYPES = ("regional", "domain", "international")
+# The sections of the plan (附件2) that can be reopened one by one.
+SECTIONS = (
+    "basic",              # 一 基本信息
+    "significance",       # 二 意义和必要性
+    "feasibility",        # 三 可行性 (工作基础, 资质条件, 优势分析)
+    "qualifications",     # the qualification checklist of the base type, with evidence
+    "goals",              # 四 目标和任务 (目标, 重点任务, 考核指标, 进度计划)
+    "safeguards",         # 五 保障措施
+    "attachments",        # 六 附件
+    "applicant_opinion",  # 七 申报意见 (the applicant's part)
+)
+
+
+class Person(Schema):
+    """A named person of a unit, with how to reach them."""
+
+    name = fields.String(required=True)
+    title = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    fax = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+
+
+class Attachment(Schema):
+    """A stored file, by its SHA-256."""
+
+    sha256 = fields.String(required=True, validate=validate.Length(equal=64))
+    name = fields.String(required=True)
+    size = fields.Integer(required=True)
+    media_type = fields.String(required=True)
 
 
 class Actor(Schema):
@@ -42,59 +73,11 @@ class EnvelopeSchema(Schema):
     payload = fields.Dict(required=True)
 
 
-# --- intake ---------------------------------------------------------------
-
-class ApplicationSubmittedV1(Schema):
-    """An applicant submitted (or resubmitted) a version of its plan."""
-
-    application_id = fields.UUID(required=True)
-    applicant_id = fields.String(required=True)
-    applicant_organization = fields.String(required=True)
-    base_type = fields.String(required=True, validate=validate.OneOf(BASE_TYPES))
-    name = fields.String(required=True)
-    organizing_unit_id = fields.String(required=True)
-    recommending_unit_id = fields.String(required=True)
-    plan_version = fields.Integer(required=True, validate=validate.Range(min=1))
-    digest = fields.String(required=True, validate=validate.Length(equal=64))
-    receipt_number = fields.String(required=True)
-    submitted_at = fields.AwareDateTime(required=True)
+CONTRACTS: dict[tuple[str, str, int], type[Schema]] = {}
 
 
-class ApplicationWithdrawnV1(Schema):
-    """The applicant withdrew its application; every later stage stops."""
-
-    application_id = fields.UUID(required=True)
-    reason = fields.String(required=True)
-    withdrawn_at = fields.AwareDateTime(required=True)
-
-
-# --- endorsement ----------------------------------------------------------
-
-class ReviewItemQueuedV1(Schema):
-    """A submitted version entered its organizing unit's queue (审核盖章)."""
-
-    application_id = fields.UUID(required=True)
-    item_id = fields.UUID(required=True)
-    organizing_unit_id = fields.String(required=True)
-    plan_version = fields.Integer(required=True)
-    digest = fields.String(required=True)
-    queued_at = fields.AwareDateTime(required=True)
-
-
-class ReviewItemClosedV1(Schema):
-    """A queue item left the queue without a decision (the application was withdrawn)."""
-
-    application_id = fields.UUID(required=True)
-    item_id = fields.UUID(required=True)
-    reason = fields.String(required=True)
-
-
-CONTRACTS: dict[tuple[str, str, int], type[Schema]] = {
-    ("intake", "ApplicationSubmitted", 1): ApplicationSubmittedV1,
-    ("intake", "ApplicationWithdrawn", 1): ApplicationWithdrawnV1,
-    ("endorsement", "ReviewItemQueued", 1): ReviewItemQueuedV1,
-    ("endorsement", "ReviewItemClosed", 1): ReviewItemClosedV1,
-}
+def register(source: str, event_type: str, version: int, schema: type[Schema]) -> None:
+    CONTRACTS[(source, event_type, version)] = schema
 
 
 class ContractViolation(Exception):

@@ -112,3 +112,8 @@ class NotYourApplication(NotAuthorized):
     """The caller's party or organization is not the one the application names."""
 
     code = "not_your_application"
+
+
+# Each service's own errors, in modules named after it; importing shared.errors
+# registers them all, so a client gets every typed error back as its class.
+from shared.errors import endorsement, intake, notification, review  # noqa: F401,E402

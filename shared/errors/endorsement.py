@@ -1,0 +1,2 @@
+"""Typed errors of endorsement (registered with nameko through shared.errors)."""
+from shared.errors import InnobaseError, InvalidInput, NotAuthorized, NotFound, RuleViolation  # noqa: F401

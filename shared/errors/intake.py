@@ -1,0 +1,2 @@
+"""Typed errors of intake (registered with nameko through shared.errors)."""
+from shared.errors import InnobaseError, InvalidInput, NotAuthorized, NotFound, RuleViolation  # noqa: F401
