@@ -1,7 +1,9 @@
 """The one clock every time-dependent rule reads, so deadlines are testable.
 
 `INNOBASE_CLOCK_START` (ISO 8601) starts the process's clock at that instant;
-it then runs forward at real speed. Tests in one process use `FakeClock`.
+it then runs forward at real speed. `INNOBASE_CLOCK_FILE` names a file whose
+ISO instant sets the clock of every process reading it (multi-process tests).
+Tests in one process use `FakeClock`.
 """
 from __future__ import annotations
 
@@ -45,6 +47,35 @@ class FakeClock:
         self._now = instant.astimezone(timezone.utc)
 
 
+class FileClock:
+    """Real time shifted by an offset read from a file, so a test can move the
+    clock of running service processes: write an ISO instant to the file and
+    every process's clock reads that instant from then on, moving forward."""
+
+    def __init__(self, path: str):
+        self._path = path
+        self._mtime = None
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        import os
+
+        try:
+            mtime = os.stat(self._path).st_mtime_ns
+        except FileNotFoundError:
+            mtime = None
+        if mtime != self._mtime:
+            self._mtime = mtime
+            self._offset = timedelta(0)
+            if mtime is not None:
+                with open(self._path) as f:
+                    value = f.read().strip()
+                if value:
+                    instant = datetime.fromisoformat(value).astimezone(timezone.utc)
+                    self._offset = instant - datetime.fromtimestamp(mtime / 1e9, timezone.utc)
+        return datetime.now(timezone.utc) + self._offset
+
+
 _clock = SystemClock()
 
 
@@ -62,8 +93,10 @@ def install(clock) -> None:
     _clock = clock
 
 
-def install_from_settings(clock_start: str | None) -> None:
-    if clock_start:
+def install_from_settings(clock_start: str | None, clock_file: str | None = None) -> None:
+    if clock_file:
+        install(FileClock(clock_file))
+    elif clock_start:
         install(OffsetClock(datetime.fromisoformat(clock_start).astimezone(timezone.utc)))
 
 

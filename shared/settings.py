@@ -14,6 +14,7 @@ class Settings:
     events_exchange: str
     retry_delays_ms: tuple[int, ...]
     clock_start: str | None
+    clock_file: str | None
     faults: frozenset[str]
 
     def database_url(self, service: str) -> str:
@@ -34,6 +35,7 @@ def load(environ: dict | None = None) -> Settings:
         events_exchange=env.get("INNOBASE_EVENTS_EXCHANGE", "innobase.events"),
         retry_delays_ms=tuple(int(d) for d in delays.split(",") if d.strip()),
         clock_start=env.get("INNOBASE_CLOCK_START") or None,
+        clock_file=env.get("INNOBASE_CLOCK_FILE") or None,
         faults=frozenset(f for f in env.get("INNOBASE_FAULTS", "").split(",") if f),
     )
 

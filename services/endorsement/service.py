@@ -1,5 +1,5 @@
 """Endorsement's nameko entrypoints: the units' queues, and the reaction to intake's events."""
-import shared.green  # noqa: F401  (before any database connection)
+import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.endorsement import schemas
 from services.endorsement.application import Endorsement
 from shared.consumer import integration_events

@@ -1,5 +1,5 @@
 """Intake's nameko entrypoints: applicants draft, submit and withdraw applications."""
-import shared.green  # noqa: F401  (before any database connection)
+import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.intake import schemas
 from services.intake.application import Intake
 from shared.rpc import command, service_base

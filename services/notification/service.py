@@ -1,5 +1,5 @@
 """Nameko entrypoints of notification (e-mail and inbox)."""
-import shared.green  # noqa: F401  (before any database connection)
+import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.notification.application import Notification
 from shared.rpc import service_base
 

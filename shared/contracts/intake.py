@@ -46,6 +46,18 @@ class UnitRegisteredV1(Schema):
     postcode = fields.String(required=True, allow_none=True)
 
 
+class ApplicationDraftedV1(Schema):
+    """An applicant started an application (draft)."""
+
+    application_id = fields.UUID(required=True)
+    applicant_id = fields.String(required=True)
+    applicant_organization = fields.String(required=True)
+    base_type = fields.String(required=True, validate=validate.OneOf(BASE_TYPES))
+    name = fields.String(required=True)
+    organizing_unit_id = fields.String(required=True)
+    recommending_unit_id = fields.String(required=True)
+
+
 class ApplicationSubmittedV1(Schema):
     """An applicant submitted a version of its plan: the first time, or answering a
     return (organizing unit), a supplement request (formal review) or a revision
@@ -94,6 +106,7 @@ class ApplicationWithdrawnV1(Schema):
 
 register("intake", "ApplicantRegistered", 1, ApplicantRegisteredV1)
 register("intake", "UnitRegistered", 1, UnitRegisteredV1)
+register("intake", "ApplicationDrafted", 1, ApplicationDraftedV1)
 register("intake", "ApplicationSubmitted", 1, ApplicationSubmittedV1)
 register("intake", "SectionsReopened", 1, SectionsReopenedV1)
 register("intake", "ApplicationWithdrawn", 1, ApplicationWithdrawnV1)

@@ -1,5 +1,5 @@
 """Nameko entrypoints of expert review (专家论证) and approval (批准筹建)."""
-import shared.green  # noqa: F401  (before any database connection)
+import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.review.expert_review.application import ExpertReview
 from shared.rpc import service_base
 

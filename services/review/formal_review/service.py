@@ -1,5 +1,5 @@
 """Nameko entrypoints of formal review (形式审查)."""
-import shared.green  # noqa: F401  (before any database connection)
+import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.review.formal_review.application import FormalReview
 from shared.rpc import service_base
 
