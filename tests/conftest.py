@@ -1,7 +1,25 @@
-"""Test settings: a vhost and databases of their own, short retry delays."""
+"""Test settings: a vhost and databases of their own, short retry delays, and
+one clock for the test process and every service process it starts.
+
+The clock file holds an instant inside the submission window (5 May – 30 July);
+a test that needs another moment writes another instant into it
+(`tests.support.clock.set_time`), and every process reads it.
+"""
 import os
+import tempfile
 
 os.environ.setdefault("INNOBASE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/innobase_test")
 os.environ.setdefault("INNOBASE_DB_PREFIX", "innobase_test")
 os.environ.setdefault("INNOBASE_RETRY_DELAYS_MS", "100,300,600")
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
+os.environ.setdefault(
+    "INNOBASE_CLOCK_FILE",
+    os.path.join(tempfile.gettempdir(), f"{os.environ['INNOBASE_DB_PREFIX']}-clock"),
+)
+TEST_START = "2026-06-01T10:00:00+08:00"
+with open(os.environ["INNOBASE_CLOCK_FILE"], "w") as clock_file:
+    clock_file.write(TEST_START)
+
+from shared import clock, settings  # noqa: E402
+
+clock.install_from_settings(None, settings.get().clock_file)
