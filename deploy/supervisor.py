@@ -21,6 +21,13 @@ class ServiceSpec:
     name: str
     config: str
     target: str
+    application: str  # the event-sourced application class (for audit and rebuild tools)
+
+    def application_class(self):
+        import importlib
+
+        module, name = self.application.split(":")
+        return getattr(importlib.import_module(module), name)
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "nameko", "run", "--config", self.config, self.target]
@@ -30,14 +37,19 @@ class ServiceSpec:
 
 
 SERVICES = (
-    ServiceSpec("intake", "services/intake/config.yaml", "services.intake.service:IntakeService"),
-    ServiceSpec("endorsement", "services/endorsement/config.yaml", "services.endorsement.service:EndorsementService"),
+    ServiceSpec("intake", "services/intake/config.yaml", "services.intake.service:IntakeService",
+                "services.intake.application:Intake"),
+    ServiceSpec("endorsement", "services/endorsement/config.yaml", "services.endorsement.service:EndorsementService",
+                "services.endorsement.application:Endorsement"),
     ServiceSpec("formal_review", "services/review/formal_review/config.yaml",
-                "services.review.formal_review.service:FormalReviewService"),
+                "services.review.formal_review.service:FormalReviewService",
+                "services.review.formal_review.application:FormalReview"),
     ServiceSpec("expert_review", "services/review/expert_review/config.yaml",
-                "services.review.expert_review.service:ExpertReviewService"),
+                "services.review.expert_review.service:ExpertReviewService",
+                "services.review.expert_review.application:ExpertReview"),
     ServiceSpec("notification", "services/notification/config.yaml",
-                "services.notification.service:NotificationService"),
+                "services.notification.service:NotificationService",
+                "services.notification.application:Notification"),
 )
 BY_NAME = {spec.name: spec for spec in SERVICES}
 

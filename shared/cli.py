@@ -4,6 +4,11 @@
   innobase deadletters list SERVICE [--json]
   innobase deadletters replay SERVICE [--event-id ID ...]
   innobase health
+  innobase audit timeline APP          merged history of one application across all services
+  innobase audit state APP --at TIME   every service's part of it as of TIME
+  innobase audit verify [SERVICE]      hash chains against stored hashes and anchors
+  innobase audit export APP            the timeline as JSON Lines
+  innobase rebuild SERVICE             drop and rebuild a service's read models from its log
 """
 from __future__ import annotations
 
@@ -57,6 +62,55 @@ def _health(args) -> int:
     return 1 if failed else 0
 
 
+def _audit(args) -> int:
+    from shared import timeline
+
+    if args.action == "verify":
+        from deploy.supervisor import SERVICES
+
+        from shared import audit
+
+        failed = 0
+        for spec in SERVICES:
+            if args.service and spec.name != args.service:
+                continue
+            app_cls = spec.application_class()
+            verdict = audit.verify(spec.name, events_table=f"{app_cls.name.lower()}_events")
+            if verdict.ok:
+                print(f"{spec.name}: ok — {verdict.events} events, head {verdict.head_position} {verdict.head_hash[:16]}…")
+            else:
+                failed += 1
+                print(f"{spec.name}: TAMPERED at position {verdict.first_bad_position}: {verdict.problem}")
+        return 1 if failed else 0
+    if args.action == "state":
+        print(json.dumps(timeline.state_at(args.application, args.at), ensure_ascii=False, indent=2))
+        return 0
+    events = timeline.merged(args.application)
+    if args.action == "export":
+        for event in events:
+            print(json.dumps(event, ensure_ascii=False))
+        return 0
+    print(timeline.render(events))
+    return 0
+
+
+def _rebuild(args) -> int:
+    from deploy.supervisor import BY_NAME
+
+    app = BY_NAME[args.service].application_class()()
+    width = 40
+
+    def progress(done: int, total: int) -> None:
+        filled = width if not total else int(width * done / total)
+        sys.stderr.write(f"\r{args.service} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.flush()
+
+    count = app.rebuild_read_models(progress)
+    sys.stderr.write("\n")
+    print(f"rebuilt {', '.join(app.read_model_tables) or 'the audit index'} of {args.service} from {count} events")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from shared.auth import ROLES
 
@@ -85,6 +139,24 @@ def parser() -> argparse.ArgumentParser:
 
     health = commands.add_parser("health", help="ask every service for its health")
     health.set_defaults(run=_health)
+
+    audit = commands.add_parser("audit", help="auditors' tools")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    for name, text in (("timeline", "merged history of one application"), ("export", "the timeline as JSON Lines")):
+        command = audit_actions.add_parser(name, help=text)
+        command.add_argument("application", help="application id")
+        command.set_defaults(run=_audit)
+    state = audit_actions.add_parser("state", help="state of every service's part of an application at a moment")
+    state.add_argument("application")
+    state.add_argument("--at", required=True, help="ISO 8601 instant with offset, e.g. 2026-06-01T10:00:00+08:00")
+    state.set_defaults(run=_audit)
+    verify = audit_actions.add_parser("verify", help="prove each service's log untampered")
+    verify.add_argument("service", nargs="?")
+    verify.set_defaults(run=_audit)
+
+    rebuild = commands.add_parser("rebuild", help="drop and rebuild a service's read models from its log")
+    rebuild.add_argument("service")
+    rebuild.set_defaults(run=_rebuild)
     return top
 
 

@@ -15,6 +15,7 @@ table, every service database holds:
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -33,7 +34,7 @@ from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from shared import clock, settings
+from shared import audit, clock, settings
 from shared.contracts import IntegrationEvent
 from shared.errors import ConcurrencyConflict
 
@@ -60,7 +61,17 @@ CREATE TABLE IF NOT EXISTS outbox_chain (
     ordering_key text PRIMARY KEY,
     last_position bigint NOT NULL
 );
-"""
+CREATE TABLE IF NOT EXISTS audit_index (
+    position bigint PRIMARY KEY,
+    application_id uuid,
+    originator_id uuid NOT NULL,
+    originator_version bigint NOT NULL,
+    event_type text NOT NULL,
+    occurred_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_index_by_application ON audit_index (application_id, position);
+CREATE INDEX IF NOT EXISTS audit_index_by_aggregate ON audit_index (originator_id, position);
+""" + audit.CHAIN_DDL
 
 
 class TrackedRecorder(SQLAlchemyApplicationRecorder):
@@ -84,6 +95,7 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
         if not stored_events:
             return []
         ids = super()._insert_stored_events(session, stored_events, **kwargs)
+        audit.extend_chain(session, self.events_table_name)
         project = kwargs.get("project")
         if project is not None:
             project(session, ids)
@@ -159,6 +171,8 @@ class ServiceApplication(Application):
     service: str = ""
     read_model_ddl: str = ""
     read_model_tables: tuple[str, ...] = ()
+    # Aggregates whose id is the application's id (intake's Application).
+    application_aggregates: tuple[str, ...] = ()
     snapshotting_intervals = {}
     reactions: dict[tuple[str, str], str] = {}
     projections: dict[str, str] = {}
@@ -177,8 +191,10 @@ class ServiceApplication(Application):
             )
             with self.transaction() as session:
                 session.execute(text(BACKBONE_DDL))
+                session.execute(text(audit.immutability_ddl(self.recorder.events_table_name)))
                 if self.read_model_ddl:
                     session.execute(text(self.read_model_ddl))
+                audit.extend_chain(session, self.recorder.events_table_name)  # logs from before the chain
 
     # --- transactions -------------------------------------------------------
 
@@ -208,9 +224,72 @@ class ServiceApplication(Application):
             ) from None
 
     def project(self, session, domain_event, position: int) -> None:
+        self._index_for_audit(session, domain_event, position)
         method = self.projections.get(type(domain_event).__name__)
         if method is not None:
             getattr(self, method)(session, domain_event, position)
+
+    def _index_for_audit(self, session, domain_event, position: int) -> None:
+        """Which application each logged event belongs to: auditors' history and state-at."""
+        application_id = getattr(domain_event, "application_id", None)
+        if application_id is None and type(domain_event).__qualname__.split(".")[0] in self.application_aggregates:
+            application_id = domain_event.originator_id
+        if application_id is None:
+            row = session.execute(
+                text("SELECT application_id FROM audit_index WHERE originator_id = :id"
+                     " AND application_id IS NOT NULL LIMIT 1"),
+                {"id": domain_event.originator_id},
+            ).first()
+            application_id = row[0] if row else None
+        session.execute(
+            text("INSERT INTO audit_index (position, application_id, originator_id, originator_version,"
+                 " event_type, occurred_at) VALUES (:p, :a, :o, :v, :t, :at)"),
+            {"p": position, "a": str(application_id) if application_id else None, "o": domain_event.originator_id,
+             "v": domain_event.originator_version, "t": type(domain_event).__name__, "at": domain_event.timestamp},
+        )
+
+    # --- audit ----------------------------------------------------------------
+
+    def history(self, application_id) -> list[dict]:
+        """Every event of this service's log about the application, in log order."""
+        rows = self.query(
+            "SELECT position FROM audit_index WHERE application_id = :a ORDER BY position", a=str(application_id)
+        )
+        events = []
+        for row in rows:
+            notification = self.recorder.select_notifications(row["position"], 1)[0]
+            domain_event = self.mapper.to_domain_event(notification)
+            payload = {k: v for k, v in domain_event.__dict__.items()
+                       if k not in ("originator_id", "originator_version", "timestamp", "originator_topic",
+                                    "actor", "caused_by")}
+            events.append(json.loads(json.dumps({
+                "service": self.service,
+                "position": notification.id,
+                "occurred_at": domain_event.timestamp.isoformat(),
+                "type": type(domain_event).__name__,
+                "aggregate_id": str(domain_event.originator_id),
+                "aggregate_version": domain_event.originator_version,
+                "actor": getattr(domain_event, "actor", None),
+                "caused_by": getattr(domain_event, "caused_by", None),
+                "payload": payload,
+            }, default=str, ensure_ascii=False)))
+        return events
+
+    def state_at(self, application_id, at) -> dict:
+        """The state of each of this service's aggregates about the application, as of `at`."""
+        rows = self.query(
+            "SELECT originator_id, max(originator_version) AS version FROM audit_index"
+            " WHERE application_id = :a AND occurred_at <= :at GROUP BY originator_id ORDER BY originator_id",
+            a=str(application_id), at=at,
+        )
+        state = {}
+        for row in rows:
+            aggregate = self.repository.get(row["originator_id"], version=row["version"])
+            state[str(row["originator_id"])] = {
+                "type": type(aggregate).__name__, "version": row["version"],
+                "state": audit.jsonable_state(aggregate),
+            }
+        return state
 
     # --- the log ------------------------------------------------------------
 
@@ -293,7 +372,7 @@ class ServiceApplication(Application):
         total = self.log_position()
         count = 0
         with self.transaction() as session:
-            for table in self.read_model_tables:
+            for table in ("audit_index", *self.read_model_tables):
                 session.execute(text(f"TRUNCATE {table}"))
             after = 0
             while True:

@@ -8,9 +8,15 @@ its outbox and the `health()` RPC.
 """
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError
+import logging
+import os
+
+import eventlet
+from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+
+from shared import audit
 
 from shared.auth import Authenticated
 from shared.errors import InnobaseError, InvalidInput
@@ -58,13 +64,76 @@ class ApplicationProvider(DependencyProvider):
         return self.app
 
 
+class AnchorKeeper(DependencyProvider):
+    """Records the head of the service's hash chain outside its database, at intervals."""
+
+    def __init__(self, app_cls: type[ServiceApplication]):
+        self.app_cls = app_cls
+        self._thread = None
+
+    def setup(self):
+        self.interval = float(os.environ.get("INNOBASE_ANCHOR_SECONDS", "60"))
+
+    def start(self):
+        self._thread = self.container.spawn_managed_thread(self._run, identifier="anchors")
+
+    def stop(self):
+        if self._thread is not None:
+            self._thread.kill()
+
+    kill = stop
+
+    def _run(self):
+        app = application(self.app_cls)
+        last = None
+        while True:
+            eventlet.sleep(self.interval)
+            try:
+                head = app.query("SELECT position, hash FROM event_hashes ORDER BY position DESC LIMIT 1")
+                if head and head[0]["position"] != last:
+                    audit.record_anchor(app.service, head[0]["position"], head[0]["hash"])
+                    last = head[0]["position"]
+            except Exception as exc:  # the audit database away: try again next time
+                logging.getLogger(__name__).warning("anchor of %s not recorded: %s", app.service, exc)
+
+
+class ApplicationRef(Schema):
+    application_id = fields.UUID(required=True)
+
+
+class StateAt(Schema):
+    application_id = fields.UUID(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
 def service_base(app_cls: type[ServiceApplication]):
-    """A base class for a nameko service over `app_cls`, with `health()`."""
+    """A base class for a nameko service over `app_cls`: `health()` and the auditor's RPCs."""
 
     class Base:
         app = ApplicationProvider(app_cls)
         outbox = OutboxPublisher(app_cls)
+        anchors = AnchorKeeper(app_cls)
         caller = Authenticated()
+
+        @command(ApplicationRef)
+        def audit_history(self, caller, data):
+            """Auditor: every event of this service about the application, in log order, with
+            position, time, actor, type, payload and the upstream event that caused it."""
+            caller.require_role("auditor")
+            return self.app.history(data["application_id"])
+
+        @command(StateAt)
+        def audit_state_at(self, caller, data):
+            """Auditor: the state of this service's part of the application as of `at`, rebuilt from the log."""
+            caller.require_role("auditor")
+            return self.app.state_at(data["application_id"], data["at"])
+
+        @command()
+        def audit_verify(self, caller, data):
+            """Auditor: recompute this service's hash chain; names the first bad position, if any."""
+            caller.require_role("auditor")
+            return audit.verify(self.app.service, self.app.database_url,
+                                self.app.recorder.events_table_name).as_dict()
 
         @remote
         def health(self):
