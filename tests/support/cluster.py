@@ -123,8 +123,10 @@ def reset_everything() -> None:
     admin = psycopg2.connect(host="127.0.0.1", dbname="postgres", user="root")
     admin.autocommit = True
     with admin.cursor() as cursor:
-        for spec in supervisor.SERVICES:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{s.database_name(spec.name)}" WITH (FORCE)')
+        # every database of this prefix: the services', the audit anchors', the probes'
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (s.db_prefix + "\\_%",))
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
     with Connection(s.amqp_uri) as conn:
         channel = conn.default_channel
