@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 import psycopg2
 import sqlalchemy.exc
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import text
@@ -252,23 +252,28 @@ class ServiceApplication(Application):
 
     def history(self, application_id) -> list[dict]:
         """Every event of this service's log about the application, in log order."""
-        rows = self.query(
-            "SELECT position FROM audit_index WHERE application_id = :a ORDER BY position", a=str(application_id)
-        )
+        table = self.recorder.events_table_name
+        with self.transaction() as session:
+            rows = session.execute(
+                text(f"SELECT e.id, e.originator_id, e.originator_version, e.topic, e.state FROM {table} e"
+                     " JOIN audit_index i ON i.position = e.id WHERE i.application_id = :a ORDER BY e.id"),
+                {"a": str(application_id)},
+            ).all()
         events = []
-        for row in rows:
-            notification = self.recorder.select_notifications(row["position"], 1)[0]
-            domain_event = self.mapper.to_domain_event(notification)
+        for position, originator_id, version, topic, state in rows:
+            domain_event = self.mapper.to_domain_event(Notification(
+                id=position, originator_id=originator_id, originator_version=version, topic=topic,
+                state=bytes(state)))
             payload = {k: v for k, v in domain_event.__dict__.items()
                        if k not in ("originator_id", "originator_version", "timestamp", "originator_topic",
                                     "actor", "caused_by")}
             events.append(json.loads(json.dumps({
                 "service": self.service,
-                "position": notification.id,
+                "position": position,
                 "occurred_at": domain_event.timestamp.isoformat(),
                 "type": type(domain_event).__name__,
-                "aggregate_id": str(domain_event.originator_id),
-                "aggregate_version": domain_event.originator_version,
+                "aggregate_id": str(originator_id),
+                "aggregate_version": version,
                 "actor": getattr(domain_event, "actor", None),
                 "caused_by": getattr(domain_event, "caused_by", None),
                 "payload": payload,
