@@ -1,0 +1,193 @@
+"""E-mail over SMTP: each prepared e-mail leaves once the server accepts it.
+
+`SmtpTransport` turns a prepared notification into a MIME message (plain text
+and HTML, UTF-8, its stable Message-ID) and hands it to the SMTP server. A
+refusal that concerns the message (a 4xx or 5xx answer to it) raises
+`MailRefused`; anything else (the server is unreachable or hangs up) raises as
+it is, and the sender backs off as a whole without blaming any message.
+
+`MailSender` runs in the background of every instance; the one holding a
+PostgreSQL advisory lock sends, the others stand by (as the outbox does). A
+commit of a new notification wakes it through the log's NOTIFY; a poll covers
+retries falling due.
+
+Delivery is at least once with a stable identity: the SMTP server accepting
+a message and `Delivered` being recorded cannot be one transaction, so a crash
+between the two sends the message again after the restart, with the same
+Message-ID (and the same Date, From, To, subject and body), which mail
+servers and readers recognise as the same message.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import smtplib
+from email.errors import MessageError
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, parseaddr
+
+import eventlet
+from nameko.extensions import DependencyProvider
+
+from shared import settings as shared_settings
+from shared.eventstore import application, connect
+from services.notification import settings
+from services.notification.templates import PRODUCT
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 1.0
+
+
+class MailRefused(Exception):
+    """The SMTP server refused this message: for now (4xx) or for good (5xx)."""
+
+    def __init__(self, error: str, permanent: bool):
+        super().__init__(error)
+        self.error = error
+        self.permanent = permanent
+
+
+def sender_address(mail_from: str) -> str:
+    return parseaddr(mail_from)[1] or mail_from
+
+
+def mail_domain(mail_from: str) -> str:
+    address = sender_address(mail_from)
+    return address.rsplit("@", 1)[1] if "@" in address else "innobase.local"
+
+
+def compose(notification, to: list[str], mail_from: str) -> EmailMessage:
+    """The MIME message; every header comes from the prepared notification, so a resend is identical."""
+    message = EmailMessage()
+    message["Subject"] = notification.subject
+    message["From"] = mail_from if "<" in mail_from else formataddr((PRODUCT, mail_from))
+    message["To"] = ", ".join(to)
+    message["Date"] = format_datetime(notification.created_on)
+    message["Message-ID"] = notification.message_id
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+    message["X-Innobase-Notification"] = str(notification.id)
+    message["X-Innobase-Event"] = notification.event_type
+    # base64 keeps the Chinese text 7-bit clean for any server, 8BITMIME or not
+    message.set_content(notification.text, charset="utf-8", cte="base64")
+    message.add_alternative(notification.html, subtype="html", charset="utf-8", cte="base64")
+    message.set_boundary(f"=_innobase_{notification.id.hex}")  # a resend is byte for byte the same
+    return message
+
+
+def refusal(exc: smtplib.SMTPException) -> MailRefused | None:
+    """What an SMTP error says about the message, or None when it says nothing about it."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        detail = "; ".join(f"{address}: {code} {_text(reply)}" for address, (code, reply) in exc.recipients.items())
+        return MailRefused(f"recipients refused: {detail}", permanent=all(code >= 500 for code in codes))
+    if isinstance(exc, smtplib.SMTPResponseException) and not isinstance(exc, smtplib.SMTPConnectError):
+        return MailRefused(f"{exc.smtp_code} {_text(exc.smtp_error)}", permanent=exc.smtp_code >= 500)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):  # e.g. an address the server cannot take
+        return MailRefused(f"not supported by the server: {exc}", permanent=True)
+    return None
+
+
+def _text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+class SmtpTransport:
+    """One SMTP session per sending pass: `with transport: transport.send(notification)`."""
+
+    def __init__(self, config: settings.MailSettings):
+        self.config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "SmtpTransport":
+        self._smtp = smtplib.SMTP(self.config.smtp_host, self.config.smtp_port, timeout=self.config.smtp_timeout)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        smtp, self._smtp = self._smtp, None
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def send(self, notification, to: list[str]) -> dict:
+        """Addresses refused for good (others accepted); raises `MailRefused` when none was accepted."""
+        try:
+            message = compose(notification, to, self.config.mail_from)
+        except (ValueError, TypeError, MessageError) as exc:
+            # Not the server's fault and never better on a retry: refuse it for good rather
+            # than let one message stop every other behind it.
+            raise MailRefused(f"the message cannot be composed: {exc}", permanent=True) from None
+        try:
+            refused = self._smtp.send_message(
+                message, from_addr=sender_address(self.config.mail_from), to_addrs=list(to)
+            )
+        except smtplib.SMTPException as exc:
+            verdict = refusal(exc)
+            if verdict is None:
+                raise
+            raise verdict from None
+        return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
+
+
+class MailSender(DependencyProvider):
+    """Sends the e-mails that are due, in the background; the advisory lock holder sends."""
+
+    def __init__(self, app_cls):
+        self.app_cls = app_cls
+        self._stopping = False
+        self._thread = None
+
+    def setup(self):
+        self.app = application(self.app_cls)
+        self.transport = SmtpTransport(settings.get())
+
+    def start(self):
+        self._thread = self.container.spawn_managed_thread(self._run, identifier="mail-sender")
+
+    def stop(self):
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.kill()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def _run(self):
+        backoff = 0.5
+        while not self._stopping:
+            try:
+                self._lead_and_send()
+                backoff = 0.5
+            except Exception as exc:  # SMTP server or database away: wait, then start over
+                log.warning("mail sender paused: %s: %s", type(exc).__name__, exc)
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+
+    def _lead_and_send(self):
+        pg = connect(self.app.database_url)
+        pg.autocommit = True
+        try:
+            with pg.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"mail:{self.app.service}",))
+                if not cursor.fetchone()[0]:
+                    eventlet.sleep(POLL_SECONDS)
+                    return
+                cursor.execute(f"LISTEN {self.app.recorder.channel_name}")
+            while not self._stopping:
+                if self.app.deliver_due(self.transport, on_sent=self._after_smtp_accepted):
+                    continue
+                select.select([pg], [], [], self.app.seconds_until_mail_due(POLL_SECONDS))
+                pg.poll()
+                pg.notifies.clear()
+        finally:
+            pg.close()
+
+    @staticmethod
+    def _after_smtp_accepted(notification) -> None:
+        if "crash_after_mail_sent" in shared_settings.get().faults:
+            # Fault test: die like `kill -9` after the server accepted, before `Delivered` is recorded.
+            os.kill(os.getpid(), signal.SIGKILL)
