@@ -7,6 +7,8 @@ from shared.contracts.core import BASE_TYPES, SECTIONS, Attachment, register
 DEADLINE_KINDS = ("supplement", "revision", "construction_plan")
 CONCLUSIONS = ("pass", "pass_with_revisions", "fail")
 DIMENSIONS = ("necessity", "feasibility", "goals_and_tasks", "safeguards")
+DECLINE_REASONS = ("conflict_of_interest", "unavailable", "outside_expertise", "other")
+INFORMED_DECISIONS = ("found_inadmissible", "passed")
 
 
 # --- deadlines (both services) ----------------------------------------------
@@ -109,7 +111,7 @@ class ApplicantInformedV1(Schema):
     """The officer recorded that the applicant was informed of a decision."""
 
     application_id = fields.UUID(required=True)
-    decision = fields.String(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(INFORMED_DECISIONS))
     informed_at = fields.AwareDateTime(required=True)
 
 
@@ -160,7 +162,7 @@ class ExpertDeclinedV1(Schema):
     application_id = fields.UUID(required=True)
     panel_id = fields.UUID(required=True)
     expert_id = fields.String(required=True)
-    reason_kind = fields.String(required=True)
+    reason_kind = fields.String(required=True, validate=validate.OneOf(DECLINE_REASONS))
     reason = fields.String(required=True)
 
 
