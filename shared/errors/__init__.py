@@ -6,6 +6,8 @@ details: the field or rule that failed.
 """
 from __future__ import annotations
 
+import json
+
 from nameko.exceptions import get_module_path, registry
 
 
@@ -14,10 +16,15 @@ class InnobaseError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, details: dict | None = None):
-        super().__init__(message, details or {})
+    def __init__(self, message: str, details: dict | str | None = None):
+        if isinstance(details, str):  # as it crossed the wire, see below
+            details = json.loads(details)
+        details = details or {}
+        # nameko turns every non-string argument into a string on the way to the
+        # caller; details travel as JSON so numbers and lists arrive as themselves.
+        super().__init__(message, json.dumps(details, ensure_ascii=False, default=str))
         self.message = message
-        self.details = details or {}
+        self.details = json.loads(json.dumps(details, default=str))
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -76,9 +83,6 @@ class RuleViolation(InnobaseError):
     """A rule of the guide or of the process refuses the command; `details['rule']` names it."""
 
     code = "rule_violation"
-
-    def __init__(self, message: str, details: dict | None = None):
-        super().__init__(message, details)
 
     @classmethod
     def of(cls, rule: str, message: str, **details) -> "RuleViolation":

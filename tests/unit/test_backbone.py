@@ -60,8 +60,9 @@ def test_typed_errors_reach_the_caller_as_the_same_class_with_their_details():
     received = deserialize(serialize(original))
     assert type(received) is InvalidInput
     assert received.fields == {"name": ["Missing data for required field."]}
-    rule = deserialize(serialize(RuleViolation.of("base_name", "bad name", field="name")))
+    rule = deserialize(serialize(RuleViolation.of("base_name", "bad name", field="name", limit=5, items=[1, 2])))
     assert type(rule) is RuleViolation and rule.rule == "base_name"
+    assert rule.details["limit"] == 5 and rule.details["items"] == [1, 2]
 
 
 def _envelope(**overrides):
