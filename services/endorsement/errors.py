@@ -1,2 +1,17 @@
 """The typed errors endorsement raises (defined in shared.errors, the contract portals import)."""
-from shared.errors import InvalidInput, NotAuthorized  # noqa: F401
+from shared.errors import (  # noqa: F401
+    ApplicationNotFound,
+    ConcurrencyConflict,
+    InvalidInput,
+    NotAuthorized,
+    NotYourApplication,
+    RuleViolation,
+)
+from shared.errors.endorsement import (  # noqa: F401
+    PlanVersionSuperseded,
+    QuotaExceeded,
+    QuotaScopeUnknown,
+    UnitNotRegistered,
+    UnitPairMismatch,
+    WrongStage,
+)

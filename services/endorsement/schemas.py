@@ -1,10 +1,86 @@
 """What endorsement's RPCs accept."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-STATES = ("queued", "closed")
+from services.endorsement.domain import STATES
+from shared import blobs
+from shared.contracts.core import SECTIONS
+from shared.errors import InvalidInput
+
+# A file up to twice the limit still reaches shared.blobs, whose size rule names the limit;
+# anything larger is refused here, before it is decoded.
+MAX_BASE64 = (2 * blobs.MAX_BYTES + 2) // 3 * 4
+
+
+def plain_text(value: str) -> None:
+    """Text a person typed: not blank, and free of what PostgreSQL and JSON cannot store."""
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+    if any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
+        raise ValidationError("Contains a NUL character or an unpaired surrogate.")
+
+
+def free_text(max_length: int, **kwargs) -> fields.String:
+    return fields.String(validate=[validate.Length(min=1, max=max_length), plain_text], **kwargs)
+
+
+class File(Schema):
+    """An uploaded scan: its file name and its bytes in base64; type and size are checked
+    from the content (shared.blobs)."""
+
+    name = free_text(255, required=True)
+    content = fields.String(required=True, validate=validate.Length(max=MAX_BASE64))
+
+    @post_load
+    def decode(self, data, **kwargs):
+        try:
+            data["content"] = blobs.decode(data["content"])
+        except InvalidInput:
+            raise ValidationError("Not valid base64.", "content") from None
+        return data
+
+
+class Opinion(Schema):
+    """附件2 section 七: the organizing unit's opinion, the head who signs it, and the date."""
+
+    text = free_text(4000, required=True)
+    head = free_text(100, required=True)
+    date = fields.Date(required=True)
 
 
 class QueueQuery(Schema):
     state = fields.String(load_default=None, validate=validate.OneOf(STATES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class ApplicationRef(Schema):
+    application_id = fields.UUID(required=True)
+
+
+class Decision(ApplicationRef):
+    # The version the unit looked at: a decision on a superseded version is refused.
+    plan_version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class Forward(Decision):
+    opinion = fields.Nested(Opinion, required=True)
+    stamped_plan = fields.Nested(File, load_default=None, allow_none=True)
+
+
+class ReturnToApplicant(Decision):
+    sections = fields.List(fields.String(validate=validate.OneOf(SECTIONS)), required=True,
+                           validate=validate.Length(min=1, max=len(SECTIONS)))
+    reason = free_text(2000, required=True)
+
+
+class Recommend(Decision):
+    stamped_plan = fields.Nested(File, required=True)
+    recommendation_letter = fields.Nested(File, required=True)
+
+
+class Reasoned(Decision):
+    reason = free_text(2000, required=True)
+
+
+class QuotaQuery(Schema):
+    year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))

@@ -1,4 +1,5 @@
-"""Endorsement's nameko entrypoints: the units' queues, and the reaction to intake's events."""
+"""Endorsement's nameko entrypoints: the organizing and recommending units' decisions and
+queues, and the reaction to intake's, formal review's and expert review's events."""
 import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.endorsement import schemas
 from services.endorsement.application import Endorsement
@@ -9,10 +10,91 @@ from shared.rpc import command, service_base
 class EndorsementService(service_base(Endorsement)):
     name = "endorsement"
 
-    @integration_events("intake")
-    def on_intake_event(self, event):
+    # Units and submissions come from intake; the end of an application may come from
+    # any stage, and ends its quota slot with it.
+    @integration_events("intake", "formal_review", "expert_review")
+    def on_upstream_event(self, event):
         return self.app.process(event)
+
+    # --- the organizing unit (申报组织单位) -------------------------------------
 
     @command(schemas.QueueQuery)
     def organizing_queue(self, caller, data):
+        """Organizing unit. The submitted versions naming the caller's unit as organizing unit,
+        oldest first (`state` filters: `queued` awaits its check and stamp), with the plan's
+        version and digest, and `counts` by state. Returns `{items, counts}`."""
         return self.app.organizing_queue(caller, data["state"], data["limit"], data["offset"])
+
+    @command(schemas.Forward)
+    def forward(self, caller, data):
+        """Organizing unit named by the application. Checks and stamps (审核盖章): records the
+        opinion of 附件2 section 七 (`text`, `head`, `date`), optionally the scan of the stamped
+        paper plan (`{name, content}` base64; PDF, JPEG or PNG up to 10 MB), and forwards the
+        application to its recommending unit (`ApplicationForwarded`). Returns the item."""
+        return self.app.forward(caller, data)
+
+    @command(schemas.ReturnToApplicant)
+    def return_to_applicant(self, caller, data):
+        """Organizing unit named by the application. Returns it to the applicant for correction,
+        naming the `sections` to reopen and why (`ApplicationReturned` with a `request_id` the
+        corrected version answers); the corrected version comes back as a new item. Returns the item."""
+        return self.app.return_to_applicant(caller, data)
+
+    # --- the recommending unit (推荐单位) ----------------------------------------
+
+    @command(schemas.QueueQuery)
+    def recommending_queue(self, caller, data):
+        """Recommending unit. What organizing units forwarded to the caller's unit, oldest first
+        (`state` filters: `forwarded` awaits its decision), with `counts` by state. Returns `{items, counts}`."""
+        return self.app.recommending_queue(caller, data["state"], data["limit"], data["offset"])
+
+    @command(schemas.Recommend)
+    def recommend(self, caller, data):
+        """Recommending unit named by the application. Recommends it to SAC (推荐) with the scans
+        of the stamped plan and of the signed, stamped recommendation letter (both required;
+        PDF, JPEG or PNG up to 10 MB), within the quota of guide §四: one regional application
+        per region and one domain application per first-level domain, per unit and year
+        (`QuotaExceeded` names the application holding the slot). The units must fit the base
+        type (`UnitPairMismatch`). Publishes `ApplicationRecommended`. Returns the item."""
+        return self.app.recommend(caller, data)
+
+    @command(schemas.Reasoned)
+    def decline(self, caller, data):
+        """Recommending unit named by the application. Declines to recommend, with a reason
+        (`RecommendationDeclined`); the application ends here. Returns the item."""
+        return self.app.decline(caller, data)
+
+    @command(schemas.Reasoned)
+    def return_to_organizing_unit(self, caller, data):
+        """Recommending unit named by the application. Sends it back to the organizing unit's
+        queue for a new decision, with a reason (`ApplicationReturnedToOrganizingUnit`). Returns the item."""
+        return self.app.return_to_organizing_unit(caller, data)
+
+    @command(schemas.Reasoned)
+    def withdraw_recommendation(self, caller, data):
+        """Recommending unit named by the application. Withdraws its recommendation, with a
+        reason (`RecommendationWithdrawn`); its quota slot is free again. Returns the item."""
+        return self.app.withdraw_recommendation(caller, data)
+
+    @command(schemas.QuotaQuery)
+    def recommending_quota(self, caller, data):
+        """Recommending unit. Its quota slots of `year` (default: this year, Beijing time), each
+        held by an application or freed, with when and why. Returns `{recommending_unit_id, year, slots}`."""
+        return self.app.recommending_quota(caller, data["year"])
+
+    # --- both units, SAC and audit ------------------------------------------------
+
+    @command(schemas.ApplicationRef)
+    def endorsement_history(self, caller, data):
+        """Organizing or recommending unit named by the application (the versions naming it),
+        officer, auditor. Every endorsement event of the application in log order: type, time,
+        actor or upstream cause, and details. Returns `{application_id, events}`."""
+        return self.app.endorsement_history(caller, data["application_id"])
+
+    @command(schemas.ApplicationRef)
+    def recommendation_letter_pdf(self, caller, data):
+        """Recommending unit named by the application, officer, auditor. The draft
+        recommendation letter (关于推荐…申报国家技术标准创新基地的函), A4 in Chinese, filled from
+        the forwarded application, to print, sign and stamp. Returns `{file_name, media_type,
+        content}` with the PDF base64-encoded."""
+        return self.app.recommendation_letter_pdf(caller, data["application_id"])

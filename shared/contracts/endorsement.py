@@ -24,7 +24,9 @@ class ReviewItemQueuedV1(Schema):
 
 
 class ReviewItemClosedV1(Schema):
-    """A queue item left the queue without a decision (the application was withdrawn)."""
+    """A review item closed because its application ended (the applicant withdrew it, formal
+    review found it inadmissible, or SAC declined it); `reason` says which. A recommendation
+    it carried no longer stands and its quota slot is free again."""
 
     application_id = fields.UUID(required=True)
     item_id = fields.UUID(required=True)
@@ -69,8 +71,10 @@ class ApplicationRecommendedV1(Schema):
     applicant_name = fields.String(required=True)
     organizing_unit_id = fields.String(required=True)
     recommending_unit_id = fields.String(required=True)
-    year = fields.Integer(required=True)
-    quota_slot = fields.String(required=True)
+    year = fields.Integer(required=True)  # Beijing time, the year of the quota
+    # `<recommending unit>/<year>/<base type>/<region or first-level domain>`; null for an
+    # international base, which has no quota (guide §四).
+    quota_slot = fields.String(required=True, allow_none=True)
     opinion = fields.Nested(Opinion, required=True)
     stamped_plan_scan = fields.Nested(Attachment, required=True)
     recommendation_letter = fields.Nested(Attachment, required=True)
@@ -96,11 +100,13 @@ class ApplicationReturnedToOrganizingUnitV1(Schema):
 
 
 class RecommendationWithdrawnV1(Schema):
-    """The recommending unit withdrew its recommendation; its quota slot is free again."""
+    """The recommending unit withdrew its recommendation; its quota slot is free again and
+    the application awaits the recommending unit's decision once more (it may be recommended
+    again later, declined, or returned to the organizing unit)."""
 
     application_id = fields.UUID(required=True)
     recommending_unit_id = fields.String(required=True)
-    quota_slot = fields.String(required=True)
+    quota_slot = fields.String(required=True, allow_none=True)  # null: the recommendation held none
     reason = fields.String(required=True)
 
 

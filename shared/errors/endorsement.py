@@ -1,2 +1,43 @@
 """Typed errors of endorsement (registered with nameko through shared.errors)."""
 from shared.errors import InnobaseError, InvalidInput, NotAuthorized, NotFound, RuleViolation  # noqa: F401
+
+
+class QuotaExceeded(RuleViolation):
+    """The recommending unit already recommended an application for this slot (guide §四):
+    one regional application per region, one domain application per same or similar
+    domain, per year. `details['held_by']` names the application holding the slot."""
+
+    code = "quota_exceeded"
+
+
+class QuotaScopeUnknown(RuleViolation):
+    """The quota cannot be checked: a regional application without a region, or a domain
+    application whose domain is not in the catalogue."""
+
+    code = "quota_scope_unknown"
+
+
+class UnitNotRegistered(RuleViolation):
+    """The application names an organizing or recommending unit SAC has not registered."""
+
+    code = "unit_not_registered"
+
+
+class UnitPairMismatch(RuleViolation):
+    """The organizing and recommending units may not endorse this base type together
+    (guide §二(一)); `details` names the kinds found and the kinds allowed."""
+
+    code = "unit_pair_mismatch"
+
+
+class WrongStage(RuleViolation):
+    """The application is not at the stage this decision belongs to (e.g. recommending
+    what the organizing unit has not forwarded, or deciding twice)."""
+
+    code = "wrong_stage"
+
+
+class PlanVersionSuperseded(RuleViolation):
+    """The decision names a plan version that is no longer the one awaiting it."""
+
+    code = "plan_version_superseded"
