@@ -127,7 +127,7 @@ def rpc_page() -> str:
         )
         for name, member in methods:
             schema = getattr(member, "schema", None)
-            args = ", ".join(schema().fields) if schema else ""
+            args = ", ".join(f.data_key or n for n, f in schema().fields.items()) if schema else ""
             lines += [f"### `{name}({args})`", ""]
             doc = inspect.getdoc(member)
             if doc:
