@@ -6,6 +6,9 @@ moment intake's commit returns to the moment endorsement's commit is
 announced (PostgreSQL NOTIFY on endorsement's events table). Next to it, in
 the same run, the bare nameko RPC round trip. Run: `make bench` or
 `python -m benchmarks.propagation [--rate 20] [--seconds 15]`.
+
+Applications are complete plans (tests/support/applications.py) drafted before
+the timed run.
 """
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ import uuid
 from benchmarks import common
 from deploy import supervisor
 from shared import settings
-from shared.auth import Caller
 from shared.eventstore import connect
 
 
@@ -34,14 +36,15 @@ def main() -> None:
     try:
         supervisor.wait_healthy(["intake", "endorsement"], settings.get().amqp_uri, processes=processes)
         from services.intake.application import Intake
+        from tests.support.applications import Direct, complete_draft, prepare
 
         worker = Intake()  # this process commits in intake's log, as an intake worker does
-        unit = f"OU-bench-{uuid.uuid4().hex[:6]}"
-        applicant = Caller("bench-applicant", "applicant", "bench-org")
+        via = Direct(worker)
+        setup = prepare(via, "domain", organizing_unit_id=f"OU-bench-{uuid.uuid4().hex[:6]}")
+        applicant = setup.applicant
         total = int(args.rate * args.seconds)
-        drafts = [uuid.UUID(worker.create_draft(applicant, {
-            "base_type": "domain", "name": "国家技术标准创新基地（基准测试）", "organizing_unit_id": unit,
-            "recommending_unit_id": "RU-bench", "request_id": None})["application_id"]) for _ in range(total + 20)]
+        drafts = [uuid.UUID(complete_draft(via, setup, one_file=True)["application_id"])
+                  for _ in range(total + 20)]
         time.sleep(1)
 
         committed: dict[str, float] = {}

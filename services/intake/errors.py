@@ -4,6 +4,20 @@ from shared.errors import (  # noqa: F401
     ConcurrencyConflict,
     InvalidInput,
     NotAuthorized,
+    NotFound,
     NotYourApplication,
     RuleViolation,
+)
+from shared.errors.intake import (  # noqa: F401
+    AlreadyRegistered,
+    ApplicantNotRegistered,
+    ApplicationClosed,
+    AttachmentNotFound,
+    InvalidCreditCode,
+    PlanIncomplete,
+    SectionClosed,
+    SubmissionWindowClosed,
+    UnitNotFound,
+    UnitPairNotAllowed,
+    VersionNotFound,
 )

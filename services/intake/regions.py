@@ -17,6 +17,7 @@ __all__ = [
     "province_of",
     "prefecture_of",
     "enclosing_region",
+    "contains",
     "provinces",
     "regions_in",
 ]
@@ -96,6 +97,18 @@ def enclosing_region(code: str) -> Region | None:
         if found:
             return found
     return None
+
+
+def contains(outer: str, inner: str) -> bool:
+    """Whether the area of `outer` includes `inner`: a province its prefectures and
+    districts, a prefecture its districts, any code itself."""
+    if not (is_well_formed_region(outer) and is_well_formed_region(inner)):
+        return False
+    if outer.endswith("0000"):
+        return inner[:2] == outer[:2]
+    if outer.endswith("00"):
+        return inner[:4] == outer[:4]
+    return inner == outer
 
 
 def provinces() -> list[Region]:

@@ -12,15 +12,14 @@ from kombu import Connection, Exchange
 
 from services.intake.application import Intake
 from shared import settings
-from shared.auth import Caller
 from shared.consumer import ATTEMPT_HEADER, ERROR_HEADER, ERROR_TYPE_HEADER
 from shared.deadletters import list_dead_letters
 from shared.errors import InnobaseError
+from tests.support.applications import Direct, OverRpc, complete_draft, prepare, submit_complete, token_for
 from tests.support.messages import envelope, submitted_payload
-from tests.support.cluster import Cluster, eventually, purge, queue_depth, rpc, sql, token
+from tests.support.cluster import Cluster, eventually, purge, queue_depth, rpc, sql
 
 pytestmark = pytest.mark.faults
-NAME = "国家技术标准创新基地（江苏）"
 
 
 @pytest.fixture
@@ -31,14 +30,19 @@ def cluster():
     cluster.stop_all()
 
 
-def draft_and_submit(applicant, unit, withdraw=False, rpc_timeout=10):
-    with rpc(applicant, timeout=rpc_timeout) as services:
-        draft = services.intake.create_draft(base_type="regional", name=NAME, organizing_unit_id=unit,
-                                             recommending_unit_id="RU-f")
-        services.intake.submit(application_id=draft["application_id"])
-        if withdraw:
-            services.intake.withdraw(application_id=draft["application_id"], reason="changed plans")
-    return draft["application_id"]
+def an_applicant(unit):
+    """A registered applicant unit whose applications go through the organizing unit `unit`."""
+    return prepare(OverRpc(), organizing_unit_id=unit)
+
+
+def draft_and_submit(applicant, withdraw=False, rpc_timeout=10):
+    """A complete plan drafted and submitted (and withdrawn) by `applicant` (an `an_applicant` setup)."""
+    via = OverRpc(timeout=rpc_timeout)
+    receipt = submit_complete(via, applicant)
+    if withdraw:
+        with via.intake(applicant.applicant) as intake:
+            intake.withdraw(application_id=receipt["application_id"], reason="changed plans")
+    return receipt["application_id"]
 
 
 def items(unit):
@@ -47,10 +51,10 @@ def items(unit):
 
 
 def published_intake_positions(application_ids):
-    """Positions of intake's integration events (Submitted, Withdrawn) for these applications."""
+    """Positions of intake's integration events (Drafted, Submitted, Withdrawn) for these applications."""
     rows = sql("intake", "SELECT id FROM intake_events WHERE originator_id::text = ANY(%s)"
-                         " AND (topic LIKE %s OR topic LIKE %s) ORDER BY id",
-               list(application_ids), "%Submitted", "%Withdrawn")
+                         " AND (topic LIKE %s OR topic LIKE %s OR topic LIKE %s) ORDER BY id",
+               list(application_ids), "%.Drafted", "%.Submitted", "%.Withdrawn")
     return [r[0] for r in rows]
 
 
@@ -80,12 +84,16 @@ def synthetic_position():
 def test_intake_killed_between_commit_and_publish_loses_nothing(cluster):
     unit = f"OU-{uuid.uuid4().hex[:6]}"
     cluster.start("endorsement")
+    # A healthy intake registers the parties and takes the draft, and publishes all of it ...
+    healthy = cluster.start("intake")
+    applicant = an_applicant(unit)
+    draft = complete_draft(OverRpc(), applicant)
+    eventually(lambda: sql("intake", "SELECT position FROM outbox_cursor")
+               == sql("intake", "SELECT max(id) FROM intake_events"))
+    cluster.kill(healthy)
+    # ... then the doomed one takes the submission.
     doomed = cluster.start("intake", faults="crash_before_publish")
-    applicant = token("applicant")
-    with rpc(applicant) as services:
-        draft = services.intake.create_draft(base_type="regional", name=NAME, organizing_unit_id=unit,
-                                             recommending_unit_id="RU-f")
-    with rpc(applicant, timeout=5) as services:
+    with rpc(token_for(applicant.applicant), timeout=5) as services:
         try:
             services.intake.submit(application_id=draft["application_id"])
         except Exception:
@@ -124,12 +132,12 @@ def test_two_consumer_instances_finishing_out_of_order_lose_and_double_nothing(c
     cluster.start("intake")
     first = cluster.start("endorsement", faults="slow_reactions")
     second = cluster.start("endorsement", faults="slow_reactions")
-    applicant = token("applicant")
+    applicant = an_applicant(unit)
     application_ids = []
     lock = threading.Lock()
 
     def one(i):
-        application_id = draft_and_submit(applicant, unit, withdraw=(i % 2 == 0))
+        application_id = draft_and_submit(applicant, withdraw=(i % 2 == 0))
         with lock:
             application_ids.append(application_id)
 
@@ -138,7 +146,7 @@ def test_two_consumer_instances_finishing_out_of_order_lose_and_double_nothing(c
     [t.join() for t in threads]
 
     expected = published_intake_positions(application_ids)
-    assert len(expected) == 45  # 30 submissions, 15 withdrawals
+    assert len(expected) == 75  # 30 drafts, 30 submissions, 15 withdrawals
     eventually(lambda: processed_positions(application_ids) == expected, timeout=60)
     rows = items(unit)
     assert len(rows) == 30 and len({r[0] for r in rows}) == 30
@@ -155,14 +163,14 @@ def test_a_dropped_broker_connection_delays_and_loses_nothing(cluster):
     unit = f"OU-{uuid.uuid4().hex[:6]}"
     cluster.start("intake")
     cluster.start("endorsement")
-    applicant = token("applicant")
+    applicant = an_applicant(unit)
     application_ids = []
     stop = threading.Event()
 
     def load():
         while not stop.is_set() and len(application_ids) < 40:
             try:
-                application_ids.append(draft_and_submit(applicant, unit))
+                application_ids.append(draft_and_submit(applicant))
             except (InnobaseError, Exception):
                 time.sleep(0.2)  # our own connection was dropped too: try again
 
@@ -178,7 +186,7 @@ def test_a_dropped_broker_connection_delays_and_loses_nothing(cluster):
 
     submitted = sql("intake", "SELECT originator_id::text FROM intake_events e WHERE topic LIKE %s"
                               " AND originator_id IN (SELECT application_id FROM applications"
-                              " WHERE applicant_id = %s)", "%Submitted", _party(applicant))
+                              " WHERE applicant_id = %s)", "%Submitted", applicant.applicant.party_id)
     submitted_ids = sorted(r[0] for r in submitted)
     assert len(submitted_ids) >= 20
     eventually(lambda: [r[0] for r in items(unit)] == submitted_ids, timeout=60)
@@ -189,17 +197,13 @@ def test_a_broker_outage_delays_publishing_and_drops_nothing(cluster):
     unit = f"OU-{uuid.uuid4().hex[:6]}"
     cluster.start("intake")
     cluster.start("endorsement")
-    worker = Intake()  # this test process acts as an intake worker while the broker is down
-    applicant = Caller(f"applicant-{uuid.uuid4().hex[:6]}", "applicant", "org")
+    worker = Direct(Intake())  # this test process acts as an intake worker while the broker is down
+    applicant = prepare(worker, organizing_unit_id=unit)
     subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
     try:
         ids = []
         for _ in range(5):
-            draft = worker.create_draft(applicant, {"base_type": "regional", "name": NAME,
-                                                    "organizing_unit_id": unit, "recommending_unit_id": "RU-f",
-                                                    "request_id": None})
-            worker.submit(applicant, uuid.UUID(draft["application_id"]))
-            ids.append(draft["application_id"])
+            ids.append(submit_complete(worker, applicant)["application_id"])
         time.sleep(2)
     finally:
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
@@ -238,9 +242,3 @@ def test_a_failing_handler_is_retried_then_parked_and_ops_replay_it(cluster):
     assert out.returncode == 0 and "replayed 1 message(s)" in out.stdout, out.stderr
     assert eventually(lambda: items(unit)) == [(message["application_id"], 1, "queued")]
     assert not [d for d in list_dead_letters("endorsement") if d["event_id"] == message["event_id"]]
-
-
-def _party(token_string):
-    from shared.auth import verify
-
-    return verify(token_string).party_id

@@ -11,14 +11,13 @@ import pytest
 from services.endorsement.application import Endorsement
 from services.intake.application import Intake
 from shared import contracts
-from shared.auth import Caller
 from shared.errors import ConcurrencyConflict, RuleViolation
 from shared.eventstore import Duplicate, OutOfOrder
+from tests.support.applications import Direct, complete_draft, create_draft, prepare
 from tests.support.cluster import sql
 from tests.support.messages import submitted_payload
 
 pytestmark = pytest.mark.integration
-APPLICANT = Caller("applicant-store", "applicant", "org-store")
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +26,23 @@ def intake():
 
 
 @pytest.fixture(scope="module")
+def setup(intake):
+    """An applicant unit and its two units, registered through a worker in this process."""
+    return prepare(Direct(intake))
+
+
+@pytest.fixture(scope="module")
 def endorsement():
     return Endorsement()
 
 
-def a_draft(intake, applicant=APPLICANT):
-    return intake.create_draft(applicant, {
-        "base_type": "regional", "name": "国家技术标准创新基地（江苏）",
-        "organizing_unit_id": "OU-store", "recommending_unit_id": "RU-store", "request_id": None,
-    })
+def a_draft(intake, setup):
+    with Direct(intake).intake(setup.applicant) as worker:
+        return create_draft(worker, setup)
+
+
+def a_complete_draft(intake, setup):
+    return complete_draft(Direct(intake), setup)
 
 
 def submitted_event(position, application_id=None, previous=None, plan_version=1):
@@ -65,24 +72,27 @@ def base_position():
     return 10_000_000 + uuid.uuid4().int % 1_000_000 * 100
 
 
-def test_state_is_rebuilt_from_the_events_in_the_log(intake):
-    draft = a_draft(intake)
-    intake.submit(APPLICANT, uuid.UUID(draft["application_id"]))
+def test_state_is_rebuilt_from_the_events_in_the_log(intake, setup):
+    draft = a_complete_draft(intake, setup)
+    intake.submit(setup.applicant, uuid.UUID(draft["application_id"]))
     rows = sql("intake", "SELECT topic FROM intake_events WHERE originator_id = %s ORDER BY originator_version",
                draft["application_id"])
-    assert [r[0].rsplit(".", 1)[-1] for r in rows] == ["Drafted", "Submitted"]
-    assert Intake().application(APPLICANT, uuid.UUID(draft["application_id"]))["stage"] == "submitted"
+    topics = [r[0].rsplit(".", 1)[-1] for r in rows]
+    assert (topics[0], topics[-1]) == ("Drafted", "Submitted")
+    assert topics.count("SectionSaved") == 8
+    rebuilt = Intake().application(setup.applicant, uuid.UUID(draft["application_id"]), 1)
+    assert rebuilt["stage"] == "submitted" and rebuilt["sections"]["goals"]["indicators"]
 
 
-def test_two_commands_on_one_version_one_wins_the_other_gets_a_typed_conflict(intake):
-    application_id = uuid.UUID(a_draft(intake)["application_id"])
+def test_two_commands_on_one_version_one_wins_the_other_gets_a_typed_conflict(intake, setup):
+    application_id = uuid.UUID(a_draft(intake, setup)["application_id"])
     workers = [Intake(), Intake()]
     loaded = [w.repository.get(application_id) for w in workers]
     barrier = threading.Barrier(2)
     outcomes = []
 
     def withdraw(worker, application):
-        application.withdraw(APPLICANT.as_actor(), "racing")
+        application.withdraw("racing", setup.applicant.as_actor())
         barrier.wait()
         try:
             worker.save(application)
@@ -99,12 +109,12 @@ def test_two_commands_on_one_version_one_wins_the_other_gets_a_typed_conflict(in
     assert sorted(v[0] for v in versions) == [1, 2]
 
 
-def test_a_command_refused_by_a_rule_changes_nothing(intake):
-    application_id = uuid.UUID(a_draft(intake)["application_id"])
-    intake.submit(APPLICANT, application_id)
+def test_a_command_refused_by_a_rule_changes_nothing(intake, setup):
+    application_id = uuid.UUID(a_complete_draft(intake, setup)["application_id"])
+    intake.submit(setup.applicant, application_id)
     before = intake.log_position()
     with pytest.raises(RuleViolation):
-        intake.submit(APPLICANT, application_id)
+        intake.submit(setup.applicant, application_id)
     assert intake.log_position() == before
 
 
