@@ -9,6 +9,7 @@
   innobase audit verify [SERVICE]      hash chains against stored hashes and anchors
   innobase audit export APP            the timeline as JSON Lines
   innobase rebuild SERVICE             drop and rebuild a service's read models from its log
+  innobase demo                        sample applications through all six stages of the running system
 """
 from __future__ import annotations
 
@@ -153,6 +154,9 @@ def parser() -> argparse.ArgumentParser:
     verify = audit_actions.add_parser("verify", help="prove each service's log untampered")
     verify.add_argument("service", nargs="?")
     verify.set_defaults(run=_audit)
+
+    demo = commands.add_parser("demo", help="drive sample applications through all six stages (make run first)")
+    demo.set_defaults(run=lambda args: __import__("deploy.demo", fromlist=["main"]).main())
 
     rebuild = commands.add_parser("rebuild", help="drop and rebuild a service's read models from its log")
     rebuild.add_argument("service")

@@ -6,6 +6,8 @@ with the deployment's secret), never from the services' tables.
 """
 from __future__ import annotations
 
+import heapq
+
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared import auth, settings
@@ -19,16 +21,17 @@ def _auditor_proxy():
 def merged(application_id: str) -> list[dict]:
     from deploy.supervisor import SERVICES
 
-    events = []
+    histories = []
     with _auditor_proxy() as services:
         for spec in SERVICES:
-            events.extend(getattr(services, spec.name).audit_history(application_id=application_id))
-    return link(events)
+            histories.append(getattr(services, spec.name).audit_history(application_id=application_id))
+    return link(histories)
 
 
-def link(events: list[dict]) -> list[dict]:
-    """Order by time (then service log position) and attach each event's cause."""
-    events = sorted(events, key=lambda e: (e["occurred_at"], e["service"], e["position"]))
+def link(histories: list[list[dict]]) -> list[dict]:
+    """Merge the services' histories by time, each kept in its own log order (the order
+    in which its events happened, even within one transaction), and attach each event's cause."""
+    events = list(heapq.merge(*histories, key=lambda e: e["occurred_at"]))
     # an upstream position is the position of the *source* event in its service's log
     by_position = {(e["service"], e["position"]): e for e in events}
     for event in events:
