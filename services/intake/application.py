@@ -180,6 +180,8 @@ class Intake(ServiceApplication):
         **{key: "on_progress" for key in PROGRESS},
         ("formal_review", "DeadlineExtended"): "on_deadline_extended",
         ("expert_review", "DeadlineExtended"): "on_deadline_extended",
+        ("expert_review", "ExpertAssigned"): "on_expert_assigned",
+        ("expert_review", "ExpertDeclined"): "on_expert_declined",
     }
 
     def __init__(self, database_url: str | None = None):
@@ -427,6 +429,20 @@ class Intake(ServiceApplication):
                                                deadline=_instant(event.payload["new_deadline"]),
                                                caused_by=_cause(event))
         return [application] if extended else []
+
+    def on_expert_assigned(self, event: IntegrationEvent) -> list:
+        application = self._application_or_none(event.payload["application_id"])
+        if application is None:
+            return []
+        granted = application.grant_expert_access(event.payload["expert_id"], caused_by=_cause(event))
+        return [application] if granted else []
+
+    def on_expert_declined(self, event: IntegrationEvent) -> list:
+        application = self._application_or_none(event.payload["application_id"])
+        if application is None:
+            return []
+        revoked = application.revoke_expert_access(event.payload["expert_id"], caused_by=_cause(event))
+        return [application] if revoked else []
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -801,6 +817,8 @@ class Intake(ServiceApplication):
         role = UNIT_ROLES_OF_CALLERS.get(caller.role)
         if role and application.versions and caller.organization == getattr(application, f"{role}_unit_id"):
             return application, "unit"
+        if caller.role == "expert" and application.versions and caller.party_id in application.assigned_experts:
+            return application, "unit"  # an assigned expert reads the submitted versions, like a unit
         raise NotYourApplication("this application is not yours", {"application_id": str(application_id)})
 
     def _own(self, caller: Caller, application_id) -> Application:

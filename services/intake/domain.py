@@ -484,6 +484,34 @@ class Application(Aggregate):
                          open_sections=[] if ends else list(self.open_sections), caused_by=caused_by)
         return True
 
+    # --- experts assigned in expert review read the submitted plan -----------------------
+
+    @property
+    def assigned_experts(self) -> list[str]:
+        return getattr(self, "_assigned_experts", [])
+
+    def grant_expert_access(self, expert_id: str, caused_by: dict) -> bool:
+        """An expert assigned to judge the application (expert review) may read its submitted versions."""
+        if expert_id in self.assigned_experts:
+            return False
+        self._expert_access_granted(expert_id=expert_id, caused_by=caused_by)
+        return True
+
+    @event("ExpertAccessGranted")
+    def _expert_access_granted(self, expert_id: str, caused_by: dict) -> None:
+        self._assigned_experts = [*self.assigned_experts, expert_id]
+
+    def revoke_expert_access(self, expert_id: str, caused_by: dict) -> bool:
+        """An expert who declined the assignment no longer reads the plan."""
+        if expert_id not in self.assigned_experts:
+            return False
+        self._expert_access_revoked(expert_id=expert_id, caused_by=caused_by)
+        return True
+
+    @event("ExpertAccessRevoked")
+    def _expert_access_revoked(self, expert_id: str, caused_by: dict) -> None:
+        self._assigned_experts = [e for e in self.assigned_experts if e != expert_id]
+
     @event("ProgressRecorded")
     def _progressed(self, reported: str, stage: str, number: str | None, deadline: datetime | None,
                     deadline_kind: str | None, opinion: dict | None, conclusion: str | None, open_sections: list,

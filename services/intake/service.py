@@ -74,7 +74,7 @@ class IntakeService(service_base(Intake)):
 
     @command(schemas.AttachmentRef)
     def get_attachment(self, caller, data):
-        """Applicant (own), officer, auditor, or a named unit (submitted files). Returns the file,
+        """Applicant (own), officer, auditor, a named unit or an assigned expert (submitted files). Returns the file,
         its content base64-encoded."""
         return self.app.attachment(caller, data["application_id"], data["sha256"])
 
@@ -109,26 +109,26 @@ class IntakeService(service_base(Intake)):
 
     @command(schemas.VersionRef)
     def get_application(self, caller, data):
-        """Applicant (own), officer, auditor, or a named unit (submitted versions only). The
+        """Applicant (own), officer, auditor, a named unit or an assigned expert (submitted versions only). The
         application with its plan: `version` 0 the working copy, n the n-th submitted version,
         null the plan as it stands (the working copy while it may change, else the latest version)."""
         return self.app.application(caller, data["application_id"], data["version"])
 
     @command(schemas.ApplicationRef)
     def versions(self, caller, data):
-        """Applicant (own), officer, auditor, or a named unit. Every submitted version: number,
+        """Applicant (own), officer, auditor, a named unit or an assigned expert. Every submitted version: number,
         digest, receipt number, kind, the request it answers, the sections it changed, when."""
         return self.app.versions(caller, data["application_id"])
 
     @command(schemas.Diff)
     def diff(self, caller, data):
-        """Applicant (own), officer, auditor, or a named unit. What changed between two versions,
+        """Applicant (own), officer, auditor, a named unit or an assigned expert. What changed between two versions,
         section by section (`to_version` null or 0: the working copy)."""
         return self.app.diff(caller, data["application_id"], data["from_version"], data["to_version"])
 
     @command(schemas.VersionRef)
     def plan_pdf(self, caller, data):
-        """Applicant (own), officer, auditor, or a named unit. The printable plan (申报方案) as an A4
+        """Applicant (own), officer, auditor, a named unit or an assigned expert. The printable plan (申报方案) as an A4
         PDF in 附件2's order, with number, version and digest on every page; base64 `content`.
         `version` as in `get_application`; the working copy prints as a preview marked 草稿."""
         return self.app.plan_pdf(caller, data["application_id"], data["version"])

@@ -285,3 +285,47 @@ def test_the_read_models_rebuilt_from_the_log_equal_the_live_ones(submitted, ups
     live = {table: sql("intake", f"SELECT * FROM {table} ORDER BY {key}") for table, key in tables.items()}
     Intake().rebuild_read_models()
     assert {table: sql("intake", f"SELECT * FROM {table} ORDER BY {key}") for table, key in tables.items()} == live
+
+
+def assigned(application_id, expert_id):
+    return {"application_id": application_id, "panel_id": str(uuid.uuid4()), "expert_id": expert_id,
+            "is_chair": False, "meeting_date": "2026-06-20T09:00:00+08:00", "place": "北京"}
+
+
+def test_an_expert_reads_the_plan_only_while_assigned_to_it(submitted, upstream):
+    from shared.errors import NotYourApplication
+
+    setup, receipt = submitted
+    application_id = receipt["application_id"]
+    expert = Caller(f"expert-{uuid.uuid4().hex[:6]}", "expert", "expert")
+    with VIA.intake(expert) as intake, pytest.raises(NotYourApplication):
+        intake.get_application(application_id=application_id)
+
+    upstream.publish("expert_review", "ExpertAssigned", assigned(application_id, expert.party_id))
+    plan = eventually(lambda: _readable_by(expert, application_id))
+    assert plan["viewing"] == 1
+
+    upstream.publish("expert_review", "ExpertDeclined", {
+        "application_id": application_id, "panel_id": str(uuid.uuid4()), "expert_id": expert.party_id,
+        "reason_kind": "unavailable", "reason": "出差"})
+    eventually(lambda: _readable_by(expert, application_id) is None)
+
+
+def test_an_assigned_expert_never_reads_the_working_copy(submitted, upstream):
+    setup, receipt = submitted
+    application_id = receipt["application_id"]
+    expert = Caller(f"expert-{uuid.uuid4().hex[:6]}", "expert", "expert")
+    upstream.publish("expert_review", "ExpertAssigned", assigned(application_id, expert.party_id))
+    eventually(lambda: _readable_by(expert, application_id))
+    with VIA.intake(expert) as intake, pytest.raises(VersionNotFound):
+        intake.get_application(application_id=application_id, version=0)
+
+
+def _readable_by(caller, application_id):
+    from shared.errors import NotYourApplication
+
+    with VIA.intake(caller) as intake:
+        try:
+            return intake.get_application(application_id=application_id)
+        except NotYourApplication:
+            return None
