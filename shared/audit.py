@@ -5,7 +5,8 @@ position where the log no longer matches.
 Each event's chain hash is SHA-256 over the previous hash and the event's
 position, aggregate id, version, topic and state. It is written in the same
 transaction as the event (inserts are serialized by the library's table lock,
-so "previous" is well defined). `verify` recomputes the chain from the events
+so "previous" is well defined), by the insert statement itself (`link_sql`, the
+same function in SQL) so that a commit need not read its events back. `verify` recomputes the chain from the events
 and compares it with the stored hashes and with the anchors: an edited row,
 a deleted row and two swapped rows each break it at a position it names; a
 rewrite of the whole tail is caught by the anchor recorded before it.
@@ -69,8 +70,31 @@ def link(previous: str, position: int, originator_id, version: int, topic: str, 
     return digest.hexdigest()
 
 
+def chain(previous: str, events) -> list[tuple[int, str]]:
+    """(position, hash) of each (position, originator_id, version, topic, state), continuing from `previous`;
+    `events` in position order."""
+    hashes = []
+    for position, originator_id, version, topic, state in events:
+        previous = link(previous, position, originator_id, version, topic, state)
+        hashes.append((position, previous))
+    return hashes
+
+
+def link_sql(previous: str, position: str, originator_id: str, version: str, topic: str, state: str) -> str:
+    """`link` as a PostgreSQL expression over the given SQL expressions: the same bytes hashed in the
+    same order (integers and the UUID in their usual text, UTF-8), so a chain the database extends
+    inside an insert verifies with `link`."""
+    return (f"encode(sha256(convert_to({previous} || '|' || {position} || '|' || {originator_id} || '|' || {version}"
+            f" || '|' || {topic} || '|', 'UTF8') || {state}), 'hex')")
+
+
 def extend_chain(session, events_table: str) -> None:
-    """Hash every event not yet chained, in position order (inside the insert's transaction)."""
+    """Hash every event not yet chained, in position order (inside the insert's transaction).
+
+    The general case: logs from before the chain, or a chain whose head is not the log's last
+    event. A command's commit hashes its own events in the insert itself (`link_sql`, see
+    `shared.eventstore.TrackedRecorder`) when the chain is complete up to them.
+    """
     last = session.execute(text("SELECT position, hash FROM event_hashes ORDER BY position DESC LIMIT 1")).first()
     after, previous = (last[0], last[1]) if last else (0, GENESIS)
     rows = session.execute(
@@ -78,10 +102,10 @@ def extend_chain(session, events_table: str) -> None:
              " WHERE id > :after ORDER BY id"),
         {"after": after},
     ).all()
-    for position, originator_id, version, topic, state in rows:
-        previous = link(previous, position, originator_id, version, topic, state)
+    hashes = chain(previous, rows)
+    if hashes:
         session.execute(text("INSERT INTO event_hashes (position, hash) VALUES (:p, :h)"),
-                        {"p": position, "h": previous})
+                        [{"p": position, "h": hash_} for position, hash_ in hashes])
 
 
 # --- anchors, outside the service's database ---------------------------------------

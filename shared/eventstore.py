@@ -22,6 +22,7 @@ import socket
 import random
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Sequence
 
@@ -29,6 +30,7 @@ import psycopg2
 import sqlalchemy.exc
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
+from eventsourcing_sqlalchemy.datastore import transactions as datastore_transactions
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import text
@@ -75,31 +77,206 @@ CREATE INDEX IF NOT EXISTS audit_index_by_aggregate ON audit_index (originator_i
 
 
 class TrackedRecorder(SQLAlchemyApplicationRecorder):
-    """Inserts events, the processed-message row and the read-model rows in one transaction."""
+    """Inserts events, their hashes, the audit index, the processed-message row and the read-model
+    rows in one transaction.
+
+    A command's commit is on every caller's path, so it talks to PostgreSQL in as few round trips
+    as the order allows, on the session's own connection (psycopg2 sends several statements
+    together; they run in order, in the session's transaction): the processed-message row, the
+    table lock, the NOTIFY and one prepared statement that writes the events, hashes them onto
+    the chain and indexes them for auditors, bringing back their positions; then the service's
+    projections. Reads skip the ORM for the same reason.
+    """
+
+    APPEND = "innobase_append"
 
     def _insert_stored_events(self, session, stored_events: Sequence[StoredEvent], **kwargs: Any):
         processed: IntegrationEvent | None = kwargs.get("processed")
-        if processed is not None:
-            session.execute(
-                text(
+        index = kwargs.get("index")
+        # Which application each event belongs to is known before the insert (it may read the index).
+        indexed = index(session) if index is not None and stored_events else None
+        connection = session.connection().connection
+        with connection.cursor() as cursor:
+            statements = []
+            if processed is not None:
+                statements.append(cursor.mogrify(
                     "INSERT INTO processed_messages"
                     " (source, position, event_id, application_id, event_type, processed_at, processed_by)"
-                    " VALUES (:source, :position, :event_id, :application_id, :type, :at, :by)"
-                ),
-                {
-                    "source": processed.source, "position": processed.position,
-                    "event_id": processed.event_id, "application_id": processed.application_id,
-                    "type": processed.type, "at": clock.now(), "by": INSTANCE,
-                },
-            )
-        if not stored_events:
-            return []
-        ids = super()._insert_stored_events(session, stored_events, **kwargs)
-        audit.extend_chain(session, self.events_table_name)
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (processed.source, processed.position, processed.event_id, processed.application_id,
+                     processed.type, clock.now(), INSTANCE),
+                ))
+            try:
+                if stored_events:
+                    # The lock serializes inserts: positions commit in order, and the chain's head is ours.
+                    statements.append(f"LOCK TABLE {self.events_table_name} IN EXCLUSIVE MODE".encode())
+                    prepared = f"{self.APPEND}:{self.events_table_name}"  # the connection remembers its own
+                    append = connection.info.get(prepared)
+                    if append is None:  # the connection's first commit: prepare, under the lock (it locks the tables)
+                        cursor.execute(b";".join(statements))
+                        statements = []
+                        append = connection.info[prepared] = self._prepare_append(cursor)
+                    statements.append(f"NOTIFY {self.channel_name}".encode())  # wakes the outbox after the commit
+                    statements.append(self._append(cursor, append, stored_events, indexed))  # last: rows come back
+                if statements:
+                    cursor.execute(b";".join(statements))
+            except psycopg2.IntegrityError as exc:  # a version taken, or the message processed meanwhile
+                raise IntegrityError(exc) from exc
+            if not stored_events:
+                return []
+            returned = cursor.fetchall()
+        positions = {(originator_id, version): position for position, originator_id, version, _ in returned}
+        ids = [positions[(_text(e.originator_id), e.originator_version)] for e in stored_events]
+        if not returned[0][3]:  # the chain stops short of the log (tampered with, or older than the chain)
+            audit.extend_chain(session, self.events_table_name)
         project = kwargs.get("project")
         if project is not None:
             project(session, ids)
         return ids
+
+    def _prepare_append(self, cursor) -> str:
+        """Prepare the append statement on this connection and name it: planning it on every commit
+        costs more than running it. A prepared statement outlives a rolled-back transaction, so the
+        connection keeps the name; a new name each time never collides with one prepared before."""
+        name = f"{self.APPEND}_{uuid.uuid4().hex[:12]}"
+        table = self.events_table_name
+        link = audit.link_sql("chain.hash", "w.id", "w.originator_id", "w.originator_version", "w.topic", "w.state")
+        # The statement's snapshot is taken before its insert: `complete` compares the chain's head
+        # with the log's last event before ours.
+        cursor.execute(
+            f"PREPARE {name} (uuid[], bigint[], text[], bytea[], uuid[], text[], timestamptz[], boolean) AS"
+            " WITH RECURSIVE"
+            " input AS (SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) WITH ORDINALITY"
+            "  AS t (originator_id, originator_version, topic, state, application_id, event_type, occurred_at, n)),"
+            f" new AS (INSERT INTO {table} (originator_id, originator_version, topic, state)"
+            "  SELECT originator_id, originator_version, topic, state FROM input ORDER BY n"
+            "  RETURNING id, originator_id, originator_version),"
+            " written AS (SELECT row_number() OVER (ORDER BY new.id) AS k, new.id, input.* FROM new"
+            "  JOIN input USING (originator_id, originator_version)),"
+            " head AS (SELECT position, hash FROM event_hashes ORDER BY position DESC LIMIT 1),"
+            " complete AS (SELECT coalesce(max(id), 0) = coalesce((SELECT position FROM head), 0) AS ok"
+            f"  FROM {table}),"
+            f" chain (k, position, hash) AS (SELECT 0::bigint, 0::bigint, coalesce((SELECT hash FROM head),"
+            f"  '{audit.GENESIS}') UNION ALL SELECT w.k, w.id, {link} FROM chain JOIN written w ON w.k = chain.k + 1),"
+            " hashed AS (INSERT INTO event_hashes (position, hash)"
+            "  SELECT position, hash FROM chain WHERE k > 0 AND (SELECT ok FROM complete)),"
+            " indexed AS (INSERT INTO audit_index (position, application_id, originator_id, originator_version,"
+            "  event_type, occurred_at) SELECT id, application_id, originator_id, originator_version, event_type,"
+            "  occurred_at FROM written WHERE $8)"
+            " SELECT id, originator_id::text, originator_version, (SELECT ok FROM complete) FROM written")
+        return name
+
+    def _append(self, cursor, name: str, stored_events: Sequence[StoredEvent], indexed: list[tuple] | None) -> bytes:
+        """Insert the events; hash them onto the chain in position order if it is complete up to the
+        log's last event; index them for auditors; return (position, aggregate id, version, chained)
+        of each."""
+        rows = indexed if indexed is not None else [(None, None, None)] * len(stored_events)
+        return cursor.mogrify(
+            f"EXECUTE {name} (%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s::uuid[], %s::text[],"
+            " %s::timestamptz[], %s)",
+            ([_text(e.originator_id) for e in stored_events], [e.originator_version for e in stored_events],
+             [e.topic for e in stored_events], [psycopg2.Binary(e.state) for e in stored_events],
+             [application_id for application_id, _, _ in rows], [event_type for _, event_type, _ in rows],
+             [occurred_at for _, _, occurred_at in rows], indexed is not None))
+
+    @contextmanager
+    def autocommit_cursor(self):
+        """A cursor on a pooled connection of its own, each statement (or batch of statements sent
+        together) its own transaction: one round trip where BEGIN, the query and COMMIT or
+        ROLLBACK take three."""
+        connection = self.datastore.engine.raw_connection()
+        try:
+            dbapi = connection.dbapi_connection
+            dbapi.autocommit = True
+            try:
+                with connection.cursor() as cursor:
+                    yield cursor
+            finally:
+                try:
+                    if dbapi.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                        raise RuntimeError("left inside a transaction or a query")
+                    dbapi.autocommit = False
+                except Exception:
+                    connection.invalidate()  # never hand the pool a connection that commits each statement
+        finally:
+            connection.close()
+
+    @contextmanager
+    def reading_cursor(self):
+        """A cursor for reads: the current transaction's, which sees its own writes, or else one
+        in autocommit."""
+        if _in_transaction():
+            with self.transaction(commit=False) as session:
+                with session.connection().connection.cursor() as cursor:
+                    yield cursor
+        else:
+            with self.autocommit_cursor() as cursor:
+                yield cursor
+
+    def select_events(self, originator_id, gt: int | None = None, lte: int | None = None, desc: bool = False,
+                      limit: int | None = None) -> list[StoredEvent]:
+        """One aggregate's events: what every command reads first (a cached aggregate's new events)."""
+        sql = f"SELECT originator_version, topic, state FROM {self.events_table_name} WHERE originator_id = %s"
+        params: list = [_text(originator_id)]
+        if gt is not None:
+            sql += " AND originator_version > %s"
+            params.append(gt)
+        if lte is not None:
+            sql += " AND originator_version <= %s"
+            params.append(lte)
+        sql += " ORDER BY originator_version" + (" DESC" if desc else "")
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        with self.reading_cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        originator_id = _uuid(originator_id)
+        return [StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=bytes(state))
+                for version, topic, state in rows]
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None, topics: Sequence[str] = (),
+                             *, inclusive_of_start: bool = True) -> list[Notification]:
+        """The log in position order: what the outbox reads after every commit, in the same process
+        as the commands."""
+        sql = f"SELECT id, originator_id, originator_version, topic, state FROM {self.events_table_name} WHERE true"
+        params: list = []
+        if start is not None:
+            sql += " AND id >= %s" if inclusive_of_start else " AND id > %s"
+            params.append(start)
+        if stop is not None:
+            sql += " AND id <= %s"
+            params.append(stop)
+        if topics:
+            sql += " AND topic = ANY(%s)"
+            params.append(list(topics))
+        sql += " ORDER BY id LIMIT %s"
+        params.append(limit)
+        with self.reading_cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [Notification(id=position, originator_id=_uuid(originator_id), originator_version=version, topic=topic,
+                             state=bytes(state))
+                for position, originator_id, version, topic, state in rows]
+
+    def max_notification_id(self) -> int | None:
+        with self.reading_cursor() as cursor:
+            cursor.execute(f"SELECT max(id) FROM {self.events_table_name}")
+            return cursor.fetchone()[0]
+
+
+def _in_transaction() -> bool:
+    """Whether this greenthread is inside `ServiceApplication.transaction()` (the library's context)."""
+    return datastore_transactions.get(None) is not None
+
+
+def _uuid(value) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _text(value) -> str:
+    """A UUID (or its text) as PostgreSQL prints it, so both sides of a comparison agree."""
+    return str(_uuid(value))
 
 
 class Factory(SQLAlchemyFactory):
@@ -209,10 +386,14 @@ class ServiceApplication(Application):
     def _record(self, processing_event):
         events = list(processing_event.events)
 
+        def index(session):
+            return self.audit_index_rows(session, events)
+
         def project(session, positions):
             for domain_event, position in zip(events, positions):
-                self.project(session, domain_event, position)
+                self._project_read_models(session, domain_event, position)
 
+        processing_event.saved_kwargs["index"] = index
         processing_event.saved_kwargs["project"] = project
         try:
             return super()._record(processing_event)
@@ -224,29 +405,53 @@ class ServiceApplication(Application):
             ) from None
 
     def project(self, session, domain_event, position: int) -> None:
-        self._index_for_audit(session, domain_event, position)
+        """Index one logged event for auditors and apply it to the read models."""
+        self._insert_audit_index(session, [(domain_event, position)])
+        self._project_read_models(session, domain_event, position)
+
+    def _project_read_models(self, session, domain_event, position: int) -> None:
         method = self.projections.get(type(domain_event).__name__)
         if method is not None:
             getattr(self, method)(session, domain_event, position)
 
-    def _index_for_audit(self, session, domain_event, position: int) -> None:
-        """Which application each logged event belongs to: auditors' history and state-at."""
-        application_id = getattr(domain_event, "application_id", None)
-        if application_id is None and type(domain_event).__qualname__.split(".")[0] in self.application_aggregates:
-            application_id = domain_event.originator_id
-        if application_id is None:
-            row = session.execute(
-                text("SELECT application_id FROM audit_index WHERE originator_id = :id"
-                     " AND application_id IS NOT NULL LIMIT 1"),
-                {"id": domain_event.originator_id},
-            ).first()
-            application_id = row[0] if row else None
-        session.execute(
-            text("INSERT INTO audit_index (position, application_id, originator_id, originator_version,"
-                 " event_type, occurred_at) VALUES (:p, :a, :o, :v, :t, :at)"),
-            {"p": position, "a": str(application_id) if application_id else None, "o": domain_event.originator_id,
-             "v": domain_event.originator_version, "t": type(domain_event).__name__, "at": domain_event.timestamp},
-        )
+    def audit_index_rows(self, session, domain_events) -> list[tuple]:
+        """Which application each event belongs to: (application_id, event type, occurred_at), for
+        auditors' history and state-at. An event that does not name its application inherits it
+        from an earlier event of its aggregate, among `domain_events` or already indexed."""
+        rows, known = [], {}
+        for domain_event in domain_events:
+            originator_id = domain_event.originator_id
+            application_id = getattr(domain_event, "application_id", None)
+            if application_id is None and type(domain_event).__qualname__.split(".")[0] in self.application_aggregates:
+                application_id = originator_id
+            if application_id is None:
+                application_id = known.get(originator_id)
+            if application_id is None:
+                row = session.execute(
+                    text("SELECT application_id FROM audit_index WHERE originator_id = :id"
+                         " AND application_id IS NOT NULL LIMIT 1"),
+                    {"id": originator_id},
+                ).first()
+                application_id = row[0] if row else None
+            if application_id is not None:
+                known[originator_id] = application_id
+            rows.append((str(application_id) if application_id else None, type(domain_event).__name__,
+                         domain_event.timestamp))
+        return rows
+
+    def _insert_audit_index(self, session, logged) -> None:
+        """Index (domain event, position) pairs in one statement (rebuilding the read models)."""
+        logged = list(logged)
+        rows = self.audit_index_rows(session, [domain_event for domain_event, _ in logged])
+        if rows:
+            with session.connection().connection.cursor() as cursor:
+                cursor.execute(b"INSERT INTO audit_index (position, application_id, originator_id, originator_version,"
+                               b" event_type, occurred_at) VALUES " + b",".join(
+                                   cursor.mogrify("(%s,%s,%s,%s,%s,%s)", (
+                                       position, application_id, _text(domain_event.originator_id),
+                                       domain_event.originator_version, event_type, occurred_at))
+                                   for (domain_event, position), (application_id, event_type, occurred_at)
+                                   in zip(logged, rows)))
 
     # --- audit ----------------------------------------------------------------
 
@@ -384,8 +589,9 @@ class ServiceApplication(Application):
                 batch = self.read_log(after, 500)
                 if not batch:
                     break
+                self._insert_audit_index(session, [(domain_event, position) for position, domain_event in batch])
                 for position, domain_event in batch:
-                    self.project(session, domain_event, position)
+                    self._project_read_models(session, domain_event, position)
                     count += 1
                     after = position
                 if progress:

@@ -22,7 +22,6 @@ import uuid
 import eventlet
 from kombu import Connection, Exchange
 from nameko.extensions import DependencyProvider
-from sqlalchemy import text
 
 from shared import contracts, settings
 from shared.eventstore import ServiceApplication, application, connect
@@ -53,8 +52,10 @@ class Outbox:
         self._chain: dict[str, int | None] = {}
 
     def cursor(self) -> int:
-        rows = self.app.query("SELECT position FROM outbox_cursor")
-        return rows[0]["position"] if rows else 0
+        with self.app.recorder.reading_cursor() as cursor:
+            cursor.execute("SELECT position FROM outbox_cursor")
+            row = cursor.fetchone()
+        return row[0] if row else 0
 
     def lead(self) -> None:
         """Called on taking the lock: read where the previous leader stopped."""
@@ -120,24 +121,26 @@ class Outbox:
         return event
 
     def advance(self, position: int, chain: dict[str, int | None]) -> None:
-        with self.app.transaction() as session:
-            for key, last in chain.items():
-                if last is None:
-                    continue
-                session.execute(
-                    text(
-                        "INSERT INTO outbox_chain (ordering_key, last_position) VALUES (:k, :p)"
-                        " ON CONFLICT (ordering_key) DO UPDATE SET last_position = :p"
-                    ),
-                    {"k": key, "p": last},
-                )
-            session.execute(
-                text(
-                    "INSERT INTO outbox_cursor (id, position) VALUES (1, :p)"
-                    " ON CONFLICT (id) DO UPDATE SET position = :p"
-                ),
-                {"p": position},
-            )
+        """Record how far the log is published, and each ordering key's last position, together.
+
+        It follows every command's commit in the same process, so it is one round trip, and it
+        does not wait for the disk: a cursor lost with the database server only republishes
+        what consumers then drop as duplicates, and the chain rows, committed with the cursor,
+        are lost or kept with it, so a republished event names the same predecessor.
+        """
+        rows = [(key, last) for key, last in chain.items() if last is not None]
+        with self.app.recorder.autocommit_cursor() as cursor:
+            # Statements sent together run as one transaction of their own.
+            statements = [b"SET LOCAL synchronous_commit TO OFF"]
+            if rows:
+                statements.append(
+                    b"INSERT INTO outbox_chain (ordering_key, last_position) VALUES "
+                    + b",".join(cursor.mogrify("(%s,%s)", row) for row in rows)
+                    + b" ON CONFLICT (ordering_key) DO UPDATE SET last_position = EXCLUDED.last_position")
+            statements.append(cursor.mogrify(
+                "INSERT INTO outbox_cursor (id, position) VALUES (1, %s)"
+                " ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position", (position,)))
+            cursor.execute(b";".join(statements))
 
 
 class OutboxPublisher(DependencyProvider):
@@ -189,7 +192,8 @@ class OutboxPublisher(DependencyProvider):
             with Connection(settings.get().amqp_uri, transport_options={"confirm_publish": True}) as amqp:
                 producer = amqp.Producer()
                 while not self._stopping:
-                    if self.outbox.publish_pending(producer):
+                    # A short batch read everything committed before it; what commits later NOTIFYs.
+                    if self.outbox.publish_pending(producer) >= BATCH:
                         continue
                     select.select([pg], [], [], POLL_SECONDS)
                     pg.poll()

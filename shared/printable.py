@@ -3,17 +3,20 @@ with an embedded TrueType CJK font, a header and a page-count footer on every pa
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence, Union
 
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import TableHeadingsDisplay, VAlign, WrapMode, XPos, YPos
-from fpdf.fonts import FontFace
+from fpdf.fonts import FontFace, SubsetMap, TTFFont
 
 __all__ = [
     "Document",
@@ -130,6 +133,47 @@ def find_font() -> tuple[str, int]:
     )
 
 
+# --- the font, parsed once -------------------------------------------------------
+
+# (path, face index) -> the font as fpdf2 parses it, never printed with: a CJK collection is
+# large, and parsing its metrics and character map took most of a plan's first rendering.
+_PARSED: dict[tuple[str, int], TTFFont] = {}
+
+
+def _parsed(path: str, index: int) -> tuple[TTFFont, ttLib.TTFont | None]:
+    """The parsed font, and on the first call its outlines too, for that rendering to use up."""
+    key = (path, index)
+    font = _PARSED.get(key)
+    if font is not None:
+        return font, None
+    parser = FPDF()  # two threads (intake prints in a thread pool) may both parse it; one is kept
+    parser.add_font(FAMILY, "", path, collection_font_number=index)
+    font = parser.fonts[FAMILY]
+    outlines, font.ttfont = font.ttfont, None  # kept fonts need no outlines: each rendering reads its own
+    kept = _PARSED.setdefault(key, font)
+    return kept, outlines if kept is font else None
+
+
+def _add_cjk_font(pdf: FPDF, path: str, index: int) -> None:
+    """What `pdf.add_font(FAMILY, "", path, collection_font_number=index)` adds, from the parsed
+    font: its metrics and character map are shared, read-only; what a rendering changes is its
+    own (the glyphs it uses, the widths it looks up, the descriptor the output numbers) and so
+    are the outlines, read again, since the output subsets them in place."""
+    parsed, outlines = _parsed(path, index)
+    font = copy.copy(parsed)
+    font.i = len(pdf.fonts) + 1
+    font.cw = defaultdict(parsed.cw.default_factory, parsed.cw)
+    font.glyph_ids = dict(parsed.glyph_ids)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.desc = copy.copy(parsed.desc)
+    font._hbfont = None
+    font.ttfont = outlines if outlines is not None else ttLib.TTFont(
+        path, recalcTimestamp=False, fontNumber=index, lazy=True)
+    font.subset = SubsetMap(font)
+    pdf.fonts[FAMILY] = font
+
+
 # --- rendering ------------------------------------------------------------------
 
 
@@ -137,8 +181,7 @@ class _Pdf(FPDF):
     def __init__(self, document: Document, font: tuple[str, int]):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.document = document
-        path, index = font
-        self.add_font(FAMILY, "", path, collection_font_number=index)
+        _add_cjk_font(self, *font)
         self.set_margins(MARGIN, BODY_TOP, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN)
         self.alias_nb_pages("{nb}")

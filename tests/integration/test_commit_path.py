@@ -1,0 +1,147 @@
+"""A command's commit in few round trips keeps every guarantee: the database hashes the events
+onto the chain exactly as `audit.link` does, a chain that stops short of the log is completed
+first, the audit index and the events commit or roll back together, and a connection lent out
+for one autocommitted read never comes back to a transaction in autocommit."""
+import uuid
+
+import pytest
+from eventsourcing.domain import Aggregate, event
+
+from shared import audit
+from shared.errors import ConcurrencyConflict
+from shared.eventstore import ServiceApplication
+from shared.outbox import Outbox
+from tests.support.cluster import db, sql
+
+pytestmark = pytest.mark.integration
+
+
+class Entry(Aggregate):
+    """An aggregate with an application id, and text that is not ASCII (hashed as UTF-8)."""
+
+    def __init__(self, application_id: str, text: str):
+        self.application_id = application_id
+        self.text = text
+
+    @event("Amended")
+    def amend(self, text: str) -> None:
+        self.text = text
+
+
+class Sheet(Aggregate):
+    """An aggregate whose later events do not name their application: the index inherits it."""
+
+    def __init__(self, application_id: str):
+        self.application_id = application_id
+        self.lines = 0
+
+    @event("LineAdded")
+    def add_line(self) -> None:
+        self.lines += 1
+
+
+class CommitProbe(ServiceApplication):
+    name = "CommitProbe"
+    service = "commit_probe"
+
+
+@pytest.fixture(scope="module")
+def probe():
+    return CommitProbe()
+
+
+def verified() -> audit.Verdict:
+    return audit.verify("commit_probe", events_table="commitprobe_events")
+
+
+def rows_in_log_hashes_and_index() -> list[tuple]:
+    return sql("commit_probe", "SELECT (SELECT count(*) FROM commitprobe_events),"
+               " (SELECT count(*) FROM event_hashes), (SELECT count(*) FROM audit_index)")
+
+
+def committed(statement: str, *params) -> None:
+    conn = db("commit_probe")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(statement, params)
+    conn.close()
+
+
+def test_events_saved_together_are_chained_in_position_order_as_link_computes(probe):
+    entry = Entry(str(uuid.uuid4()), "申报方案 第一稿")
+    for i in range(4):
+        entry.amend(f"第{i + 2}稿：创新基地")
+    probe.save(entry)
+    rows = sql("commit_probe", "SELECT e.id, e.originator_id, e.originator_version, e.topic, e.state, h.hash"
+               " FROM commitprobe_events e JOIN event_hashes h ON h.position = e.id"
+               " WHERE e.originator_id = %s ORDER BY e.id", str(entry.id))
+    assert len(rows) == 5
+    previous = sql("commit_probe", "SELECT hash FROM event_hashes WHERE position < %s ORDER BY position DESC LIMIT 1",
+                   rows[0][0])
+    previous = previous[0][0] if previous else audit.GENESIS
+    for position, originator_id, version, topic, state, stored in rows:
+        previous = audit.link(previous, position, originator_id, version, topic, bytes(state))
+        assert stored == previous
+    assert verified().ok
+
+
+def test_each_event_is_indexed_under_its_application_even_when_it_does_not_name_it(probe):
+    application_id = str(uuid.uuid4())
+    sheet = Sheet(application_id)
+    sheet.add_line()
+    probe.save(sheet)
+    sheet.add_line()
+    probe.save(sheet)
+    assert [e["type"] for e in probe.history(application_id)] == ["Created", "LineAdded", "LineAdded"]
+
+
+def test_a_chain_that_stops_short_of_the_log_is_completed_by_the_next_commit(probe):
+    entry = Entry(str(uuid.uuid4()), "first")
+    probe.save(entry)
+    head = sql("commit_probe", "SELECT max(position) FROM event_hashes")[0][0]
+    committed("DELETE FROM event_hashes WHERE position = %s", head)  # as in a log older than the chain
+    assert sql("commit_probe", "SELECT count(*) FROM event_hashes WHERE position = %s", head) == [(0,)]
+    entry.amend("second")
+    probe.save(entry)
+    assert sql("commit_probe", "SELECT count(*) FROM event_hashes WHERE position = %s", head) == [(1,)]
+    assert verified().ok
+
+
+def test_a_conflicting_commit_leaves_no_event_hash_or_index_row_and_the_next_one_succeeds(probe):
+    entry = Entry(str(uuid.uuid4()), "one")
+    probe.save(entry)
+    stale = probe.repository.get(entry.id)
+    entry.amend("two")
+    probe.save(entry)
+    before = rows_in_log_hashes_and_index()
+    stale.amend("lost")
+    with pytest.raises(ConcurrencyConflict):
+        probe.save(stale)
+    assert rows_in_log_hashes_and_index() == before
+    for _ in range(3):  # the same pooled connections, their prepared statement kept across the rollback
+        entry.amend("three")
+        probe.save(entry)
+    assert verified().ok
+
+
+def test_a_failed_autocommitted_read_gives_back_a_connection_that_is_transactional_again(probe):
+    with pytest.raises(Exception):
+        with probe.recorder.reading_cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+    entry = Entry(str(uuid.uuid4()), "atomic")
+    probe.save(entry)
+    with pytest.raises(RuntimeError):
+        with probe.transaction() as session:
+            entry.amend("never")
+            probe.save(entry)
+            raise RuntimeError("the command fails after its save")
+    assert sql("commit_probe", "SELECT count(*) FROM commitprobe_events WHERE originator_id = %s",
+               str(entry.id)) == [(1,)]
+
+
+def test_the_outbox_cursor_and_chain_are_recorded_together(probe):
+    outbox = Outbox(probe)
+    position = probe.log_position()
+    outbox.advance(position, {"key-a": position, "key-b": None})
+    assert outbox.cursor() == position
+    assert sql("commit_probe", "SELECT ordering_key, last_position FROM outbox_chain") == [("key-a", position)]
