@@ -21,9 +21,9 @@ import uuid
 
 import eventlet
 from kombu import Connection, Exchange
-from nameko.extensions import DependencyProvider
 
 from shared import contracts, settings
+from shared.background import BackgroundLoop
 from shared.eventstore import ServiceApplication, application, connect
 
 log = logging.getLogger(__name__)
@@ -143,40 +143,19 @@ class Outbox:
             cursor.execute(b";".join(statements))
 
 
-class OutboxPublisher(DependencyProvider):
+class OutboxPublisher(BackgroundLoop):
     """Runs the outbox in the background of every instance; the lock holder publishes."""
 
-    def __init__(self, app_cls: type[ServiceApplication]):
-        self.app_cls = app_cls
-        self._stopping = False
-        self._thread = None
+    identifier = "outbox"
 
     def setup(self):
         self.outbox = Outbox(application(self.app_cls))
 
-    def start(self):
-        self._thread = self.container.spawn_managed_thread(self._run, identifier="outbox")
-
-    def stop(self):
-        self._stopping = True
-        if self._thread is not None:
-            self._thread.kill()
-
-    kill = stop
-
     def get_dependency(self, worker_ctx):
         return self.outbox
 
-    def _run(self):
-        backoff = 0.5
-        while not self._stopping:
-            try:
-                self._lead_and_publish()
-                backoff = 0.5
-            except Exception as exc:  # broker or database away: wait, then start over
-                log.warning("outbox of %s paused: %s", self.outbox.source, exc)
-                eventlet.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+    def run_once(self):
+        self._lead_and_publish()
 
     def _lead_and_publish(self):
         pg = connect(self.outbox.app.database_url)
@@ -191,7 +170,7 @@ class OutboxPublisher(DependencyProvider):
                 cursor.execute(f"LISTEN {self.outbox.app.recorder.channel_name}")
             with Connection(settings.get().amqp_uri, transport_options={"confirm_publish": True}) as amqp:
                 producer = amqp.Producer()
-                while not self._stopping:
+                while not self.stopping:
                     # A short batch read everything committed before it; what commits later NOTIFYs.
                     if self.outbox.publish_pending(producer) >= BATCH:
                         continue

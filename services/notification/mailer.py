@@ -29,9 +29,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 
 import eventlet
-from nameko.extensions import DependencyProvider
 
 from shared import settings as shared_settings
+from shared.background import BackgroundLoop
 from shared.eventstore import application, connect
 from services.notification import settings
 from services.notification.templates import PRODUCT
@@ -131,41 +131,21 @@ class SmtpTransport:
         return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
 
 
-class MailSender(DependencyProvider):
+class MailSender(BackgroundLoop):
     """Sends the e-mails that are due, in the background; the advisory lock holder sends."""
 
-    def __init__(self, app_cls):
-        self.app_cls = app_cls
-        self._stopping = False
-        self._thread = None
+    identifier = "mail-sender"
+    max_backoff = 30.0
 
     def setup(self):
         self.app = application(self.app_cls)
         self.transport = SmtpTransport(settings.get())
 
-    def start(self):
-        self._thread = self.container.spawn_managed_thread(self._run, identifier="mail-sender")
-
-    def stop(self):
-        self._stopping = True
-        if self._thread is not None:
-            self._thread.kill()
-
-    kill = stop
-
     def get_dependency(self, worker_ctx):
         return self
 
-    def _run(self):
-        backoff = 0.5
-        while not self._stopping:
-            try:
-                self._lead_and_send()
-                backoff = 0.5
-            except Exception as exc:  # SMTP server or database away: wait, then start over
-                log.warning("mail sender paused: %s: %s", type(exc).__name__, exc)
-                eventlet.sleep(backoff)
-                backoff = min(backoff * 2, 30)
+    def run_once(self):
+        self._lead_and_send()
 
     def _lead_and_send(self):
         pg = connect(self.app.database_url)
@@ -177,7 +157,7 @@ class MailSender(DependencyProvider):
                     eventlet.sleep(POLL_SECONDS)
                     return
                 cursor.execute(f"LISTEN {self.app.recorder.channel_name}")
-            while not self._stopping:
+            while not self.stopping:
                 if self.app.deliver_due(self.transport, on_sent=self._after_smtp_accepted):
                     continue
                 select.select([pg], [], [], self.app.seconds_until_mail_due(POLL_SECONDS))
