@@ -189,10 +189,19 @@ else
     fi
 
     if have rabbitmq-diagnostics && timeout 15 rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
-        # local node is up (possibly just started by the package install)
+        # the node (Erlang VM) is up: possibly just started by the package install,
+        # possibly with its application stopped (`rabbitmqctl stop_app`)
+        if ! timeout 15 rabbitmq-diagnostics -q check_running >/dev/null 2>&1; then
+            say "RabbitMQ node is up with its application stopped: rabbitmqctl start_app"
+            if ! timeout "$WAIT" rabbitmqctl start_app >/dev/null 2>&1; then
+                say "start_app did not finish within ${WAIT}s: restarting the node"
+                timeout 60 rabbitmqctl stop >/dev/null 2>&1 || true
+                timeout "$WAIT" rabbitmq-server -detached >/dev/null 2>&1 || true
+            fi
+        fi
         ports="$(timeout 15 rabbitmq-diagnostics -q listeners 2>/dev/null \
                  | awk -F'port: ' '/protocol: amqp,/ {split($2, a, ","); print a[1]}' \
-                 | sort -u | tr '\n' ' ')"
+                 | sort -u | tr '\n' ' ')" || ports=""
         if [ -n "$ports" ] && ! grep -qw -- "$AMQP_PORT" <<<"$ports"; then
             die "RabbitMQ is not answering at $AMQP_HOST:$AMQP_PORT: the local node listens for AMQP on port(s) ${ports% } instead; fix INNOBASE_AMQP_PORT"
         fi

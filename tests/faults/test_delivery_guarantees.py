@@ -18,6 +18,7 @@ from shared.errors import InnobaseError
 from tests.support.applications import Direct, OverRpc, complete_draft, prepare, submit_complete, token_for
 from tests.support.messages import envelope, submitted_payload
 from tests.support.cluster import Cluster, eventually, purge, queue_depth, rpc, sql
+from tests.support.outage import BrokerLink
 
 pytestmark = pytest.mark.faults
 
@@ -195,20 +196,28 @@ def test_a_dropped_broker_connection_delays_and_loses_nothing(cluster):
 
 def test_a_broker_outage_delays_publishing_and_drops_nothing(cluster):
     unit = f"OU-{uuid.uuid4().hex[:6]}"
-    cluster.start("intake")
-    cluster.start("endorsement")
-    worker = Direct(Intake())  # this test process acts as an intake worker while the broker is down
-    applicant = prepare(worker, organizing_unit_id=unit)
-    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
+    link = BrokerLink(settings.get().amqp_uri)  # intake and endorsement reach the broker only through it
     try:
-        ids = []
-        for _ in range(5):
-            ids.append(submit_complete(worker, applicant)["application_id"])
-        time.sleep(2)
+        cluster.start("intake", INNOBASE_AMQP_URI=link.amqp_uri)
+        cluster.start("endorsement", INNOBASE_AMQP_URI=link.amqp_uri)
+        worker = Direct(Intake())  # this test process acts as an intake worker while the broker is away
+        applicant = prepare(worker, organizing_unit_id=unit)
+        eventually(lambda: sql("intake", "SELECT position FROM outbox_cursor")
+                   == sql("intake", "SELECT max(id) FROM intake_events"))
+        link.cut()
+        ids = [submit_complete(worker, applicant)["application_id"] for _ in range(5)]
+        time.sleep(3)  # the publisher keeps trying against a broker that is not there
+        assert link.connections == 0
+        assert items(unit) == []
+        published = sql("intake", "SELECT position FROM outbox_cursor")
+        assert published < sql("intake", "SELECT max(id) FROM intake_events")
+        link.restore()
+        eventually(lambda: sorted(r[0] for r in items(unit)) == sorted(ids), timeout=90)
+        assert processed_positions(ids) == published_intake_positions(ids)
+        assert link.connections > 0  # they came back through the link, not around it
     finally:
-        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
-    eventually(lambda: sorted(r[0] for r in items(unit)) == sorted(ids), timeout=90)
-    assert processed_positions(ids) == published_intake_positions(ids)
+        cluster.stop_all()
+        link.close()
 
 
 def test_a_message_breaking_its_contract_is_parked_with_the_reason_and_changes_nothing(cluster):
