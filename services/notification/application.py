@@ -187,7 +187,10 @@ class Notification(ServiceApplication):
         told = []
         for audience, recipient in recipients(template, event_type, payload, dossier):
             entry = self._directory(recipient, known)
-            message = templates.render(template, audience, values, salutation(recipient, entry.name))
+            name = entry.name
+            if name is None and recipient.audience == "applicant" and dossier is not None:
+                name = dossier.applicant_name  # its registration may not have arrived yet
+            message = templates.render(template, audience, values, salutation(recipient, name))
             common = dict(occasion=occasion, recipient=recipient, message=message, event_type=event_type,
                           source=source, application_id=application_id, caused_by=caused_by)
             told.append(domain.Notification.prepare(channel=INBOX, **common))

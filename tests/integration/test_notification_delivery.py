@@ -552,6 +552,7 @@ def test_an_email_prepared_before_its_recipient_registered_is_sent_once_the_regi
     wait_processed(case.register_applicant())
     mail = eventually(lambda: [m for m in mailbox.to(case.applicant_mail) if "已提交" in m.subject])
     assert mail[0].message["To"] == case.applicant_mail
+    assert mail[0].text.splitlines()[0] == f"{case.applicant_name}："  # named from the submission itself
     notification_id = sql("notification", "SELECT notification_id::text FROM notifications WHERE occasion = %s"
                                           " AND channel = 'email'", submitted["event_id"])[0][0]
     assert history(notification_id) == ["Prepared", "Delivered"]
