@@ -8,6 +8,7 @@
   innobase audit state APP --at TIME   every service's part of it as of TIME
   innobase audit verify [SERVICE]      hash chains against stored hashes and anchors
   innobase audit export APP            the timeline as JSON Lines
+  innobase audit replay SERVICE        replay a service's whole log into memory, with its rate
   innobase rebuild SERVICE             drop and rebuild a service's read models from its log
   innobase demo                        sample applications through all six stages of the running system
 """
@@ -95,25 +96,51 @@ def _audit(args) -> int:
     return 0
 
 
-def _rebuild(args) -> int:
-    from deploy.supervisor import BY_NAME
-
-    app = BY_NAME[args.service].application_class()()
-    width = 40
-
+def _progress_bar(label: str, width: int = 40):
     def progress(done: int, total: int) -> None:
         filled = width if not total else int(width * done / total)
-        sys.stderr.write(f"\r{args.service} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
         sys.stderr.flush()
 
-    count = app.rebuild_read_models(progress)
+    return progress
+
+
+def _service_application(name: str):
+    from deploy.supervisor import BY_NAME
+
+    return BY_NAME[name].application_class()()
+
+
+def _rebuild(args) -> int:
+    app = _service_application(args.service)
+    count = app.rebuild_read_models(_progress_bar(args.service))
     sys.stderr.write("\n")
     print(f"rebuilt {', '.join(app.read_model_tables) or 'the audit index'} of {args.service} from {count} events")
     return 0
 
 
+def _replay(args) -> int:
+    import time
+
+    app = _service_application(args.service)
+    started = time.perf_counter()
+    replayed = app.replay_to_state(_progress_bar(args.service))
+    seconds = time.perf_counter() - started
+    sys.stderr.write("\n")
+    kinds: dict[str, int] = {}
+    for aggregate in replayed["aggregates"].values():
+        kinds[type(aggregate).__name__] = kinds.get(type(aggregate).__name__, 0) + 1
+    print(f"replayed {replayed['events']} events of {args.service} in {seconds:.2f} s"
+          f" ({replayed['events'] / max(seconds, 1e-9):,.0f} events/s): "
+          + (", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no aggregates"))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
+    from deploy.supervisor import SERVICES
     from shared.auth import ROLES
+
+    services = [spec.name for spec in SERVICES]
 
     top = argparse.ArgumentParser(prog="innobase", description="Innovation base services: ops and audit tools")
     commands = top.add_subparsers(dest="command", required=True)
@@ -154,12 +181,15 @@ def parser() -> argparse.ArgumentParser:
     verify = audit_actions.add_parser("verify", help="prove each service's log untampered")
     verify.add_argument("service", nargs="?")
     verify.set_defaults(run=_audit)
+    replay = audit_actions.add_parser("replay", help="replay a service's whole log into memory: every event decodes and applies")
+    replay.add_argument("service", choices=services)
+    replay.set_defaults(run=_replay)
 
     demo = commands.add_parser("demo", help="drive sample applications through all six stages (make run first)")
     demo.set_defaults(run=lambda args: __import__("deploy.demo", fromlist=["main"]).main())
 
     rebuild = commands.add_parser("rebuild", help="drop and rebuild a service's read models from its log")
-    rebuild.add_argument("service")
+    rebuild.add_argument("service", choices=services)
     rebuild.set_defaults(run=_rebuild)
     return top
 
