@@ -52,6 +52,19 @@ def start_ping_service() -> subprocess.Popen:
                              "benchmarks.ping_service:PingService"], cwd=ROOT, start_new_session=True)
 
 
+def wait_for_ping(cluster, timeout: float = 60) -> None:
+    """Until the ping service answers through `cluster` (a ClusterRpcProxy's services)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            cluster.bench_ping.ping()
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
 def rpc_baseline(count: int = 500) -> dict:
     """The bare nameko RPC round trip on this machine, now."""
     from nameko.standalone.rpc import ClusterRpcProxy
@@ -60,15 +73,7 @@ def rpc_baseline(count: int = 500) -> dict:
     try:
         supervisor.wait_healthy([], settings.get().amqp_uri)
         with ClusterRpcProxy({"AMQP_URI": settings.get().amqp_uri}, timeout=10) as cluster:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    cluster.bench_ping.ping()
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.3)
+            wait_for_ping(cluster)
             for _ in range(50):
                 cluster.bench_ping.ping()
             samples = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 import jwt
 from nameko.extensions import DependencyProvider
@@ -62,23 +63,35 @@ def mint(party_id: str, role: str, organization: str, ttl_seconds: int = 3600, s
 def verify(token: str | None, secret: str | None = None) -> Caller:
     if not token:
         raise AuthenticationFailed("no token in the call context", {"rule": "token_missing"})
+    caller, expires = _verified(token, secret or settings.get().token_secret)
+    if expires <= clock.now().timestamp():
+        raise AuthenticationFailed("token expired", {"rule": "token_expired"})
+    return caller
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> tuple[Caller, int]:
+    """The caller a token names and when it expires, its signature checked. A portal sends the
+    same token with every call: checking it once per process saves a tenth of a millisecond on
+    each. Only good tokens are kept (a refused one raises, and lru_cache keeps no exception);
+    expiry is checked on every call by `verify`."""
     try:
-        # Expiry is checked against our clock below, not the library's (whose clock
-        # would refuse tokens minted while a test or demo clock runs ahead).
+        # Expiry is checked against our clock, not the library's (whose clock would refuse
+        # tokens minted while a test or demo clock runs ahead).
         claims = jwt.decode(
             token,
-            secret or settings.get().token_secret,
+            secret,
             algorithms=["HS256"],
             options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
                      "require": ["sub", "role", "org", "exp"]},
         )
     except jwt.InvalidTokenError as exc:
         raise AuthenticationFailed(f"token rejected: {exc}", {"rule": "token_invalid"}) from None
-    if claims["exp"] <= clock.now().timestamp():
-        raise AuthenticationFailed("token expired", {"rule": "token_expired"})
     if claims["role"] not in ROLES:
         raise AuthenticationFailed("token names an unknown role", {"rule": "token_invalid"})
-    return Caller(party_id=str(claims["sub"]), role=claims["role"], organization=str(claims["org"]))
+    if not isinstance(claims["exp"], (int, float)):
+        raise AuthenticationFailed("token expiry is not a number", {"rule": "token_invalid"})
+    return Caller(party_id=str(claims["sub"]), role=claims["role"], organization=str(claims["org"])), claims["exp"]
 
 
 class Authenticated(DependencyProvider):

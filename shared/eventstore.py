@@ -86,12 +86,45 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
     A command's commit is on every caller's path, so it talks to PostgreSQL in as few round trips
     as the order allows, on the session's own connection (psycopg2 sends several statements
     together; they run in order, in the session's transaction): the processed-message row, the
-    table lock, the NOTIFY and one prepared statement that writes the events, hashes them onto
-    the chain and indexes them for auditors, bringing back their positions; then the service's
-    projections. Reads skip the ORM for the same reason.
+    table lock and one prepared statement that writes the events, hashes them onto the chain,
+    indexes them for auditors and notifies the outbox of the last position (`pg_notify`, sent
+    on commit), bringing back their positions; then the service's projections. Reads skip the
+    ORM for the same reason.
     """
 
     APPEND = "innobase_append"
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], *, session=None, **kwargs: Any):
+        if kwargs.pop("autonomous", False) and session is None and stored_events and not _in_transaction():
+            positions = self._append_autonomously(stored_events, kwargs["index"](None))
+            if kwargs.get("committed"):
+                kwargs["committed"](positions)
+            return positions
+        return super().insert_events(stored_events, session=session, **kwargs)
+
+    def _append_autonomously(self, stored_events: Sequence[StoredEvent], indexed: list[tuple]) -> list[int]:
+        """Events that touch no read model and answer no upstream message, written in one round
+        trip: PostgreSQL runs the statements of one message as one transaction, the lock and the
+        append together, committed when the last one succeeds (and durably: the commit waits for
+        the disk like any other). BEGIN and COMMIT cost a round trip each otherwise, as much
+        again as the append itself."""
+        with self._autocommit() as (connection, cursor):
+            prepared = f"{self.APPEND}:{self.events_table_name}"
+            append = connection.info.get(prepared)
+            if append is None:
+                append = connection.info[prepared] = self._prepare_append(cursor)
+            try:
+                cursor.execute(b";".join([
+                    f"LOCK TABLE {self.events_table_name} IN EXCLUSIVE MODE".encode(),
+                    self._append(cursor, append, stored_events, indexed),
+                ]))
+            except psycopg2.IntegrityError as exc:  # a version taken meanwhile
+                raise IntegrityError(exc) from exc
+            returned = cursor.fetchall()
+        if not returned[0][3]:  # the chain stops short of the log: extend it now, in a transaction of its own
+            with self.transaction(commit=True) as session:
+                audit.extend_chain(session, self.events_table_name)
+        return _positions(returned, stored_events)
 
     def _insert_stored_events(self, session, stored_events: Sequence[StoredEvent], **kwargs: Any):
         processed: IntegrationEvent | None = kwargs.get("processed")
@@ -119,7 +152,6 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
                         cursor.execute(b";".join(statements))
                         statements = []
                         append = connection.info[prepared] = self._prepare_append(cursor)
-                    statements.append(f"NOTIFY {self.channel_name}".encode())  # wakes the outbox after the commit
                     statements.append(self._append(cursor, append, stored_events, indexed))  # last: rows come back
                 if statements:
                     cursor.execute(b";".join(statements))
@@ -128,8 +160,7 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
             if not stored_events:
                 return []
             returned = cursor.fetchall()
-        positions = {(originator_id, version): position for position, originator_id, version, _ in returned}
-        ids = [positions[(_text(e.originator_id), e.originator_version)] for e in stored_events]
+        ids = _positions(returned, stored_events)
         if not returned[0][3]:  # the chain stops short of the log (tampered with, or older than the chain)
             audit.extend_chain(session, self.events_table_name)
         project = kwargs.get("project")
@@ -165,8 +196,11 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
             "  SELECT position, hash FROM chain WHERE k > 0 AND (SELECT ok FROM complete)),"
             " indexed AS (INSERT INTO audit_index (position, application_id, originator_id, originator_version,"
             "  event_type, occurred_at) SELECT id, application_id, originator_id, originator_version, event_type,"
-            "  occurred_at FROM written WHERE $8)"
-            " SELECT id, originator_id::text, originator_version, (SELECT ok FROM complete) FROM written")
+            "  occurred_at FROM written WHERE $8),"
+            # Wakes the outbox on commit, naming the last position written (see `shared.outbox`).
+            f" notified AS (SELECT pg_notify('{self.channel_name}', (SELECT max(id) FROM written)::text))"
+            " SELECT id, originator_id::text, originator_version, (SELECT ok FROM complete) FROM written,"
+            " notified")
         return name
 
     def _append(self, cursor, name: str, stored_events: Sequence[StoredEvent], indexed: list[tuple] | None) -> bytes:
@@ -187,13 +221,19 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
         """A cursor on a pooled connection of its own, each statement (or batch of statements sent
         together) its own transaction: one round trip where BEGIN, the query and COMMIT or
         ROLLBACK take three."""
+        with self._autocommit() as (_, cursor):
+            yield cursor
+
+    @contextmanager
+    def _autocommit(self):
+        """(pooled connection, cursor) in autocommit; the connection's `info` outlives the checkout."""
         connection = self.datastore.engine.raw_connection()
         try:
             dbapi = connection.dbapi_connection
             dbapi.autocommit = True
             try:
                 with connection.cursor() as cursor:
-                    yield cursor
+                    yield connection, cursor
             finally:
                 try:
                     if dbapi.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
@@ -293,6 +333,12 @@ def fewer_collections(threshold: int = 100_000):
             _collections_paused[0] -= 1
             if _collections_paused[0] == 0:
                 gc.set_threshold(*_collections_paused[1])
+
+
+def _positions(returned: list[tuple], stored_events: Sequence[StoredEvent]) -> list[int]:
+    """The log position of each stored event, from the append's (position, aggregate id, version, chained) rows."""
+    positions = {(originator_id, version): position for position, originator_id, version, _ in returned}
+    return [positions[(_text(e.originator_id), e.originator_version)] for e in stored_events]
 
 
 def _in_transaction() -> bool:
@@ -426,6 +472,8 @@ class ServiceApplication(Application):
     projections: dict[str, str] = {}
 
     def __init__(self, database_url: str | None = None):
+        # Told (positions, domain events) of what this process committed in one round trip (the outbox).
+        self.commit_listeners: list[Callable[[list[int], list], None]] = []
         url = database_url or settings.get().database_url(self.service)
         ensure_database(url)
         self.database_url = url
@@ -465,8 +513,19 @@ class ServiceApplication(Application):
             for domain_event, position in zip(events, positions):
                 self._project_read_models(session, domain_event, position)
 
-        processing_event.saved_kwargs["index"] = index
-        processing_event.saved_kwargs["project"] = project
+        saved = processing_event.saved_kwargs
+        saved["index"] = index
+        saved["project"] = project
+        # Outside a transaction, events that need neither a read model nor a lookup are written in
+        # one round trip (`TrackedRecorder._append_autonomously`).
+        saved["autonomous"] = saved.get("processed") is None and not any(
+            self.needs_projection(e) or self._application_of(e) is None for e in events)
+
+        def committed(positions):  # called by the autonomous path only, once the events are committed
+            for listener in self.commit_listeners:
+                listener(positions, events)
+
+        saved["committed"] = committed
         try:
             return super()._record(processing_event)
         except (IntegrityError, sqlalchemy.exc.IntegrityError):
@@ -475,6 +534,17 @@ class ServiceApplication(Application):
                 "the application changed since it was read; reload and try again",
                 {"rule": "optimistic_concurrency"},
             ) from None
+
+    def needs_projection(self, domain_event) -> bool:
+        """Whether the event changes a read model (a projection may be more particular)."""
+        return type(domain_event).__name__ in self.projections
+
+    def _application_of(self, domain_event):
+        """The application the event belongs to, when the event itself says so."""
+        application_id = getattr(domain_event, "application_id", None)
+        if application_id is None and type(domain_event).__qualname__.split(".")[0] in self.application_aggregates:
+            application_id = domain_event.originator_id
+        return application_id
 
     def project(self, session, domain_event, position: int) -> None:
         """Index one logged event for auditors and apply it to the read models."""
@@ -493,9 +563,7 @@ class ServiceApplication(Application):
         rows, known = [], {}
         for domain_event in domain_events:
             originator_id = domain_event.originator_id
-            application_id = getattr(domain_event, "application_id", None)
-            if application_id is None and type(domain_event).__qualname__.split(".")[0] in self.application_aggregates:
-                application_id = originator_id
+            application_id = self._application_of(domain_event)
             if application_id is None:
                 application_id = known.get(originator_id)
             if application_id is None:

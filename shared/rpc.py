@@ -8,6 +8,7 @@ its outbox and the `health()` RPC.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 
@@ -63,6 +64,13 @@ class ApplicationProvider(DependencyProvider):
 
     def setup(self):
         self.app = application(self.app_cls)
+
+    def start(self):
+        # What the process built to start (modules, schemas, the application) lives as long as it
+        # does: kept out of the garbage collector's sight, its full collections stop walking it
+        # (they cost some 60 ms each, the slowest save of a benchmark run).
+        gc.collect()
+        gc.freeze()
 
     def get_dependency(self, worker_ctx):
         return self.app

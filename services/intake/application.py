@@ -142,8 +142,8 @@ class Intake(ServiceApplication):
         next_deadline timestamptz,
         deadline_kind text,
         created_at timestamptz NOT NULL,
-        updated_at timestamptz NOT NULL,
-        position bigint NOT NULL
+        updated_at timestamptz NOT NULL,  -- the last event changing a column here (not every section saved)
+        position bigint NOT NULL          -- and its position
     );
     CREATE INDEX IF NOT EXISTS applications_by_applicant ON applications (applicant_organization, created_at);
     CREATE INDEX IF NOT EXISTS applications_by_organizing_unit ON applications (organizing_unit_id, created_at);
@@ -167,8 +167,6 @@ class Intake(ServiceApplication):
         "UnitRegistered": "_project_unit",
         "Drafted": "_project_drafted",
         "SectionSaved": "_project_section_saved",
-        "AttachmentUploaded": "_project_touched",
-        "LateSubmissionGranted": "_project_touched",
         "Submitted": "_project_submitted",
         "SectionsReopened": "_project_reopened",
         "ProgressRecorded": "_project_progress",
@@ -317,18 +315,19 @@ class Intake(ServiceApplication):
         return self.summary(application)
 
     def save_section(self, caller: Caller, application_id: uuid.UUID, section: str, content: dict) -> dict:
-        # One transaction for reading the application and writing its event: one round trip fewer.
-        with self.transaction():
-            application = self._own(caller, application_id)
-            if section == "basic":
-                self._check_basic(application.base_type, content, field_prefix=("content",))
-            elif section == "qualifications":
-                self._check_qualifications(application, content)
-            elif section == "attachments":
-                self._check_files_exist(application, {
-                    ("content", "items", i, "sha256"): item["sha256"] for i, item in enumerate(content["items"])})
-            application.save_section(section, content, caller.as_actor())
-            self.save(application)
+        # No transaction around it: the read is one round trip, and the save of a section other
+        # than `basic` (which changes no read model) one more; the version check on insert refuses
+        # a save based on a state that changed meanwhile.
+        application = self._own(caller, application_id)
+        if section == "basic":
+            self._check_basic(application.base_type, content, field_prefix=("content",))
+        elif section == "qualifications":
+            self._check_qualifications(application, content)
+        elif section == "attachments":
+            self._check_files_exist(application, {
+                ("content", "items", i, "sha256"): item["sha256"] for i, item in enumerate(content["items"])})
+        application.save_section(section, content, caller.as_actor())
+        self.save(application)
         return {"application_id": str(application.id), "section": section, "version": application.version,
                 "open_sections": list(application.open_sections)}
 
@@ -505,8 +504,9 @@ class Intake(ServiceApplication):
         rows = self.query(
             "SELECT application_id, name, base_type, region, domain, applicant_id, applicant_organization,"
             " organizing_unit_id, recommending_unit_id, stage, plan_version, number, open_sections,"
-            " next_deadline, deadline_kind, created_at, updated_at FROM applications"
-            f" WHERE {scope} AND (CAST(:stage AS text) IS NULL OR stage = :stage)"
+            " next_deadline, deadline_kind, created_at, (SELECT i.occurred_at FROM audit_index i"
+            "  WHERE i.application_id = applications.application_id ORDER BY i.position DESC LIMIT 1) AS updated_at"
+            f" FROM applications WHERE {scope} AND (CAST(:stage AS text) IS NULL OR stage = :stage)"
             " ORDER BY created_at, application_id LIMIT :limit OFFSET :offset",
             who=who, stage=stage, limit=limit, offset=offset,
         )
@@ -608,6 +608,11 @@ class Intake(ServiceApplication):
              "region": e.basic.get("region"), "domain": e.basic.get("domain"), "open": list(SECTIONS),
              "at": e.timestamp, "position": position})
 
+    def needs_projection(self, domain_event) -> bool:
+        if type(domain_event).__name__ == "SectionSaved":
+            return domain_event.section == "basic"  # the only section with columns in `applications`
+        return super().needs_projection(domain_event)
+
     def _project_section_saved(self, session, e, position: int) -> None:
         if e.section == "basic":
             c = e.content
@@ -618,13 +623,8 @@ class Intake(ServiceApplication):
                 {"name": c["name"], "ou": c["organizing_unit_id"], "ru": c["recommending_unit_id"],
                  "region": c.get("region"), "domain": c.get("domain"), "at": e.timestamp, "position": position,
                  "id": e.originator_id})
-        else:
-            self._project_touched(session, e, position)
-
-    def _project_touched(self, session, e, position: int) -> None:
-        session.execute(
-            text("UPDATE applications SET updated_at = :at, position = :position WHERE application_id = :id"),
-            {"at": e.timestamp, "position": position, "id": e.originator_id})
+        # Other sections, files and late-submission grants change no column of the read model: the
+        # application's last activity is its latest event in `audit_index` (see `my_applications`).
 
     def _project_submitted(self, session, e, position: int) -> None:
         session.execute(text(

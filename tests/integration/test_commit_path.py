@@ -2,6 +2,7 @@
 onto the chain exactly as `audit.link` does, a chain that stops short of the log is completed
 first, the audit index and the events commit or roll back together, and a connection lent out
 for one autocommitted read never comes back to a transaction in autocommit."""
+import select
 import uuid
 
 import pytest
@@ -11,7 +12,7 @@ from shared import audit
 from shared.errors import ConcurrencyConflict
 from shared.eventstore import ServiceApplication
 from shared.outbox import Outbox
-from tests.support.cluster import db, sql
+from tests.support.cluster import db, eventually, sql
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +41,28 @@ class Sheet(Aggregate):
         self.lines += 1
 
 
+class Note(Aggregate):
+    """An aggregate whose id is its application's, with no read model: its events are written in
+    one round trip outside a transaction. `shout` makes an event the outbox publishes."""
+
+    @event("Written")
+    def write(self, text: str) -> None:
+        self.text = text
+
+    @event("Shouted")
+    def shout(self, text: str) -> None:
+        self.text = text
+
+
 class CommitProbe(ServiceApplication):
     name = "CommitProbe"
     service = "commit_probe"
+    application_aggregates = ("Note",)
+
+    def integration_event(self, domain_event):
+        if type(domain_event).__name__ == "Shouted":
+            return "NoteShouted", 1, {"application_id": str(domain_event.originator_id), "text": domain_event.text}
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +165,102 @@ def test_the_outbox_cursor_and_chain_are_recorded_together(probe):
     outbox.advance(position, {"key-a": position, "key-b": None})
     assert outbox.cursor() == position
     assert sql("commit_probe", "SELECT ordering_key, last_position FROM outbox_chain") == [("key-a", position)]
+
+
+@pytest.fixture
+def heard(probe):
+    """What the probe tells its commit listeners: the positions of each one-round-trip commit."""
+    told = []
+
+    def listener(positions, domain_events):
+        told.append(positions)
+
+    probe.commit_listeners.append(listener)
+    yield told
+    probe.commit_listeners.remove(listener)
+
+
+def note_positions(note) -> list[int]:
+    return [r[0] for r in sql("commit_probe", "SELECT id FROM commitprobe_events WHERE originator_id = %s ORDER BY id",
+                              str(note.id))]
+
+
+def test_events_needing_no_read_model_commit_in_one_round_trip_with_hashes_index_and_notice(probe, heard):
+    listening = db("commit_probe")
+    listening.autocommit = True
+    with listening.cursor() as cursor:
+        cursor.execute(f"LISTEN {probe.recorder.channel_name}")
+    note = Note()
+    note.write("申报方案 第一稿")
+    probe.save(note)
+    positions = note_positions(note)
+    assert heard == [positions]  # only the one-round-trip path tells, and only once committed
+    assert sql("commit_probe", "SELECT count(*) FROM event_hashes WHERE position = ANY(%s)", positions) == [(2,)]
+    assert [e["type"] for e in probe.history(note.id)] == ["Created", "Written"]
+    assert verified().ok
+
+    def notices():
+        select.select([listening], [], [], 0.2)
+        listening.poll()
+        return [n.payload for n in listening.notifies]
+
+    assert eventually(notices) == [str(positions[-1])]  # the last position, for the outbox
+    listening.close()
+
+
+def test_a_conflict_on_the_one_round_trip_path_writes_nothing(probe, heard):
+    note = Note()
+    probe.save(note)
+    stale = probe.repository.get(note.id)
+    note.write("two")
+    probe.save(note)
+    before = rows_in_log_hashes_and_index()
+    stale.write("lost")
+    with pytest.raises(ConcurrencyConflict):
+        probe.save(stale)
+    assert rows_in_log_hashes_and_index() == before
+    assert len(heard) == 2
+    note.write("three")
+    probe.save(note)
+    assert verified().ok
+
+
+def test_inside_a_transaction_the_same_events_commit_or_roll_back_with_it(probe, heard):
+    note = Note()
+    with pytest.raises(RuntimeError):
+        with probe.transaction():
+            probe.save(note)
+            raise RuntimeError("the command fails after its save")
+    assert note_positions(note) == [] and heard == []
+    kept = Note()
+    with probe.transaction():
+        probe.save(kept)
+    assert len(note_positions(kept)) == 1 and heard == []
+
+
+def test_the_outbox_passes_its_own_quiet_commits_without_reading_them_back(probe):
+    outbox = Outbox(probe)
+    outbox.advance(probe.log_position(), {})
+    outbox.lead()
+    probe.commit_listeners.append(outbox.on_committed)
+    try:
+        note = Note()
+        note.write("quiet")
+        probe.save(note)
+        assert outbox._position == probe.log_position()  # passed without a read
+        assert outbox.caught_up([str(probe.log_position())]) and not outbox.caught_up([])
+
+        with probe.transaction():  # committed another way: not told, so the cursor stays behind
+            probe.save(Note())
+        behind = outbox._position
+        probe.save(Note())
+        assert outbox._position == behind  # a gap before it: left for the next read
+        assert not outbox.caught_up([str(probe.log_position())])
+
+        outbox._position = probe.log_position()
+        loud = Note()
+        loud.shout("to be published")
+        probe.save(loud)
+        assert outbox._position < probe.log_position()  # an event to publish is never passed over
+    finally:
+        probe.commit_listeners.remove(outbox.on_committed)

@@ -351,6 +351,19 @@ def test_an_applicant_sees_only_its_own_applications_and_officers_see_all(cluste
     assert two["application_id"] in drafts and one["application_id"] not in drafts
 
 
+def test_my_applications_shows_when_each_was_last_worked_on(cluster, clock):
+    setup = prepare(VIA)
+    content = sections(setup, {}, [])
+    with VIA.intake(setup.applicant) as intake:
+        draft = create_draft(intake, setup)
+        clock.set_time("2026-06-01T10:20:00+08:00")  # twenty minutes into the work
+        intake.save_section(application_id=draft["application_id"], section="significance",
+                            content=content["significance"])
+        listed, = [a for a in intake.my_applications() if a["application_id"] == draft["application_id"]]
+    assert listed["created_at"] < listed["updated_at"]
+    assert listed["updated_at"].startswith("2026-06-01T02:20:0")  # the clock runs on from where it was set
+
+
 def test_a_named_organizing_unit_sees_the_submitted_versions_only(cluster):
     setup = prepare(VIA)
     receipt = submit_complete(VIA, setup)

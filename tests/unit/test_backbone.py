@@ -35,6 +35,23 @@ def test_an_expired_token_is_refused_by_the_injected_clock(fake_clock):
     assert error.value.details["rule"] == "token_expired"
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(fake_clock):
+    token = auth.mint("p-1", "applicant", "org-1", ttl_seconds=60)
+    assert auth.verify(token).party_id == "p-1"  # checked once, then kept by the process
+    fake_clock.advance(seconds=61)
+    with pytest.raises(AuthenticationFailed) as error:
+        auth.verify(token)
+    assert error.value.details["rule"] == "token_expired"
+
+
+def test_a_token_refused_once_is_refused_again_and_changes_no_verdict_for_others():
+    forged = auth.mint("p-1", "officer", "SAC", secret="not-the-secret-but-just-as-long-as-it")
+    for _ in range(2):
+        with pytest.raises(AuthenticationFailed):
+            auth.verify(forged)
+    assert auth.verify(auth.mint("p-1", "officer", "SAC")).role == "officer"
+
+
 def test_a_forged_token_is_refused():
     forged = auth.mint("p-1", "officer", "SAC", secret="not-the-secret-but-just-as-long-as-it")
     with pytest.raises(AuthenticationFailed) as error:
