@@ -15,6 +15,7 @@ table, every service database holds:
 """
 from __future__ import annotations
 
+import contextvars
 import gc
 import json
 import logging
@@ -39,9 +40,10 @@ from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from shared import audit, clock, settings
+from shared import audit, clock, freshness, settings
 from shared.contracts import IntegrationEvent
 from shared.errors import ConcurrencyConflict
+from shared.freshness import TrustingRepository
 
 log = logging.getLogger(__name__)
 ORDER_WAIT_SECONDS = 0.5
@@ -197,8 +199,10 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
             " indexed AS (INSERT INTO audit_index (position, application_id, originator_id, originator_version,"
             "  event_type, occurred_at) SELECT id, application_id, originator_id, originator_version, event_type,"
             "  occurred_at FROM written WHERE $8),"
-            # Wakes the outbox on commit, naming the last position written (see `shared.outbox`).
-            f" notified AS (SELECT pg_notify('{self.channel_name}', (SELECT max(id) FROM written)::text))"
+            # Wakes the outbox on commit, naming the last position written and the writing instance
+            # (see `shared.outbox` and `shared.freshness`).
+            f" notified AS (SELECT pg_notify('{self.channel_name}', (SELECT max(id) FROM written)::text"
+            f"  || ' ' || {_sql_text(INSTANCE)}))"
             " SELECT id, originator_id::text, originator_version, (SELECT ok FROM complete) FROM written,"
             " notified")
         return name
@@ -308,6 +312,9 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
             return cursor.fetchone()[0]
 
 
+# The saves of the outermost `ServiceApplication.transaction()` of this greenthread.
+_transaction_saves: contextvars.ContextVar[list | None] = contextvars.ContextVar("innobase_transaction_saves",
+                                                                                default=None)
 _collections_lock = threading.Lock()
 _collections_paused = [0, None]  # holders, the thresholds before the first
 
@@ -333,6 +340,11 @@ def fewer_collections(threshold: int = 100_000):
             _collections_paused[0] -= 1
             if _collections_paused[0] == 0:
                 gc.set_threshold(*_collections_paused[1])
+
+
+def _sql_text(value: str) -> str:
+    """A string literal for SQL text built here (a host name and a process id)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _positions(returned: list[tuple], stored_events: Sequence[StoredEvent]) -> list[int]:
@@ -474,6 +486,7 @@ class ServiceApplication(Application):
     def __init__(self, database_url: str | None = None):
         # Told (positions, domain events) of what this process committed in one round trip (the outbox).
         self.commit_listeners: list[Callable[[list[int], list], None]] = []
+        self.freshness = freshness.Freshness()  # which cached aggregates need no read (shared.freshness)
         url = database_url or settings.get().database_url(self.service)
         ensure_database(url)
         self.database_url = url
@@ -499,9 +512,31 @@ class ServiceApplication(Application):
     def datastore(self):
         return self.factory.datastore
 
+    @contextmanager
     def transaction(self):
         """One database transaction; reads and `save` inside it commit or roll back together."""
-        return self.recorder.transaction(commit=True)
+        if _in_transaction():
+            with self.recorder.transaction(commit=True) as session:
+                yield session
+            return
+        saves: list = []
+        token = _transaction_saves.set(saves)
+        try:
+            with self.recorder.transaction(commit=True) as session:
+                yield session
+        finally:
+            _transaction_saves.reset(token)
+            if saves:  # committed or rolled back: what the process cached of them is not known current
+                self.freshness.foreign += 1
+
+    def construct_repository(self):
+        repository = TrustingRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0) or None,
+        )
+        repository.freshness = self.freshness
+        return repository
 
     def _record(self, processing_event):
         events = list(processing_event.events)
@@ -521,19 +556,33 @@ class ServiceApplication(Application):
         saved["autonomous"] = saved.get("processed") is None and not any(
             self.needs_projection(e) or self._application_of(e) is None for e in events)
 
+        mark = self.freshness.mark()
+        autonomous = []
+
         def committed(positions):  # called by the autonomous path only, once the events are committed
+            autonomous.append(positions)
+            self.repository.committed(events, mark)
             for listener in self.commit_listeners:
                 listener(positions, events)
 
         saved["committed"] = committed
         try:
-            return super()._record(processing_event)
+            recordings = super()._record(processing_event)
         except (IntegrityError, sqlalchemy.exc.IntegrityError):
+            self.repository.forget(processing_event.aggregates)  # read them again next time
             # Raw from SQLAlchemy inside an outer transaction, wrapped by the library outside one.
             raise ConcurrencyConflict(
                 "the application changed since it was read; reload and try again",
                 {"rule": "optimistic_concurrency"},
             ) from None
+        freshness.saved_in_attempt()
+        if not autonomous:
+            saves = _transaction_saves.get()
+            if saves is not None:
+                saves.append(True)  # known current again only after the outer transaction ends
+            else:
+                self.freshness.foreign += 1  # committed in the library's own transaction
+        return recordings
 
     def needs_projection(self, domain_event) -> bool:
         """Whether the event changes a read model (a projection may be more particular)."""

@@ -119,9 +119,10 @@ class Outbox:
         self._position = positions[-1]
 
     def caught_up(self, notified: list[str]) -> bool:
-        """Whether every commit announced (its last position, as the payload) is behind the cursor."""
-        return bool(notified) and self._position is not None and all(
-            payload.isdigit() and int(payload) <= self._position for payload in notified)
+        """Whether every commit announced ("<last position> <instance>") is behind the cursor."""
+        heads = [payload.partition(" ")[0] for payload in notified]
+        return bool(heads) and self._position is not None and all(
+            head.isdigit() and int(head) <= self._position for head in heads)
 
     def record_quiet_cursor(self) -> None:
         """The log is quiet: record the cursor if passes that published nothing moved it."""

@@ -17,10 +17,10 @@ from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from shared import audit
+from shared import audit, freshness
 
 from shared.auth import Authenticated
-from shared.errors import InnobaseError, InvalidInput
+from shared.errors import ConcurrencyConflict, InnobaseError, InvalidInput
 from shared.eventstore import ServiceApplication, application
 from shared.outbox import OutboxPublisher
 
@@ -46,7 +46,16 @@ def command(schema: type[Schema] | None = None):
                     data = loader.load(arguments)
                 except ValidationError as exc:
                     raise InvalidInput.for_fields(exc.messages) from None
-            return method(self, caller, data)
+            with freshness.command_attempt():
+                try:
+                    return method(self, caller, data)
+                except ConcurrencyConflict:
+                    if not freshness.may_run_again():
+                        raise
+            # It met a conflict having used a cached aggregate without reading it, and saved
+            # nothing: what reading it first would have done, it does now (shared.freshness).
+            with freshness.reading_everything():
+                return method(self, caller, data)
 
         entry.__name__ = method.__name__
         entry.__doc__ = method.__doc__
@@ -125,6 +134,7 @@ def service_base(app_cls: type[ServiceApplication]):
         app = ApplicationProvider(app_cls)
         outbox = OutboxPublisher(app_cls)
         anchors = AnchorKeeper(app_cls)
+        commits = freshness.FreshnessListener(app_cls)
         caller = Authenticated()
 
         @command(ApplicationRef)

@@ -10,7 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared import audit
 from shared.errors import ConcurrencyConflict
-from shared.eventstore import ServiceApplication
+from shared.eventstore import INSTANCE, ServiceApplication
 from shared.outbox import Outbox
 from tests.support.cluster import db, eventually, sql
 
@@ -204,7 +204,8 @@ def test_events_needing_no_read_model_commit_in_one_round_trip_with_hashes_index
         listening.poll()
         return [n.payload for n in listening.notifies]
 
-    assert eventually(notices) == [str(positions[-1])]  # the last position, for the outbox
+    # the last position (for the outbox) and the writer (for the other instances' caches)
+    assert eventually(notices) == [f"{positions[-1]} {INSTANCE}"]
     listening.close()
 
 

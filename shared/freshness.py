@@ -1,0 +1,217 @@
+"""Commands without the read that only confirms what the process already knows.
+
+Every command loads its aggregate. The library keeps recent aggregates in a
+cache and, because another instance of the service may have written since,
+reads the aggregate's newer events from the log first ("fast-forward"): a round
+trip that, on a service run as one instance, finds nothing almost every time.
+
+A process knows when that read is needless. Every commit notifies the service's
+channel, naming its last position and the instance that wrote it (see
+`TrackedRecorder._prepare_append`). A `FreshnessListener` in each service
+process hears them: a commit by another process, or a lost connection (a
+notice may have been missed), moves `Freshness.foreign` on. An aggregate whose
+cached state was current when `foreign` had its present value is served from
+the cache without the read; any other goes through the library's fast-forward.
+The process's own one-round-trip commits bring their aggregates' cached state
+up to date with the events just written.
+
+What this costs: between another instance's commit and this process hearing
+of it (well under a millisecond on one machine, more under load) a command may
+see the state before it. The version check on insert still refuses a write
+based on it (`ConcurrencyConflict`), and such a command is run again at once
+with the read (`shared.rpc.command`), so a caller sees the conflict only when
+two commands really raced. A process without a listener (the command line,
+tests driving an application directly) always reads, and so does every process
+when `INNOBASE_TRUST_CACHE=0`.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import select
+from contextlib import contextmanager
+from copy import deepcopy
+
+import eventlet
+from eventsourcing.application import Repository
+from nameko.extensions import DependencyProvider
+
+log = logging.getLogger(__name__)
+
+MARKS_LIMIT = 50_000  # aggregates remembered; beyond, all are forgotten (and read again)
+RECONNECT_SECONDS = 1.0
+
+# Set while a command runs again after a conflict: every aggregate is read.
+_read_everything = contextvars.ContextVar("innobase_read_everything", default=False)
+# Set when an aggregate was served from the cache without the read, for this command.
+_served_unread = contextvars.ContextVar("innobase_served_unread", default=False)
+# Set when this attempt of a command saved something (then it is never run again).
+_saved = contextvars.ContextVar("innobase_saved", default=False)
+
+
+class Freshness:
+    """Which cached aggregates are known current, by the count of foreign commits heard."""
+
+    def __init__(self):
+        self.listening = False  # a listener is connected and hears every commit
+        self.foreign = 0  # commits by other processes heard, and connections lost
+        self._marks: dict = {}  # aggregate id -> `foreign` when its cached state was current
+
+    def mark(self) -> int:
+        return self.foreign
+
+    def fresh(self, aggregate_id) -> bool:
+        return self.listening and self._marks.get(aggregate_id) == self.foreign
+
+    def confirm(self, aggregate_id, mark: int) -> None:
+        if len(self._marks) >= MARKS_LIMIT:
+            self._marks.clear()
+        self._marks[aggregate_id] = mark
+
+    def forget(self, aggregate_id) -> None:
+        self._marks.pop(aggregate_id, None)
+
+    def heard(self, payload: str, instance: str) -> None:
+        """A commit notice: "<last position> <writing instance>"."""
+        if payload.partition(" ")[2] != instance:
+            self.foreign += 1
+
+    def lost(self) -> None:
+        self.listening = False
+        self.foreign += 1
+
+
+class TrustingRepository(Repository):
+    """The library's repository, serving a fresh cached aggregate without reading the log."""
+
+    freshness: Freshness
+
+    def get(self, aggregate_id, *, version=None, **kwargs):
+        if version is not None or kwargs or self.cache is None:
+            return super().get(aggregate_id, version=version, **kwargs)
+        if not _read_everything.get() and self.freshness.fresh(aggregate_id):
+            try:
+                cached = self.cache.get(aggregate_id)
+            except KeyError:
+                pass
+            else:
+                _served_unread.set(True)
+                return deepcopy(cached)  # as the library does: a command's changes never touch the cache
+        mark = self.freshness.mark()
+        aggregate = super().get(aggregate_id)
+        self.freshness.confirm(aggregate_id, mark)
+        return aggregate
+
+    def committed(self, domain_events, mark: int) -> None:
+        """The process committed these events (in one round trip): apply them to the cached
+        aggregates that stood just before them, as the next read would have; forget the others."""
+        if self.cache is None:
+            return
+        for domain_event in domain_events:
+            aggregate_id = domain_event.originator_id
+            try:
+                cached = self.cache.get(aggregate_id)
+            except KeyError:
+                cached = None
+            if cached is not None and cached.version == domain_event.originator_version - 1:
+                domain_event.mutate(cached)
+                self.freshness.confirm(aggregate_id, mark)
+            else:
+                self.freshness.forget(aggregate_id)
+
+    def forget(self, aggregate_ids) -> None:
+        for aggregate_id in aggregate_ids:
+            self.freshness.forget(aggregate_id)
+
+
+
+@contextmanager
+def command_attempt():
+    """Around one attempt of a command: `may_run_again()` then says whether a conflict it met
+    may come from a cached aggregate used without reading it, before it saved anything."""
+    served, saved = _served_unread.set(False), _saved.set(False)
+    try:
+        yield
+    finally:
+        _served_unread.reset(served)
+        _saved.reset(saved)
+
+
+def may_run_again() -> bool:
+    return _served_unread.get() and not _saved.get()
+
+
+def saved_in_attempt() -> None:
+    _saved.set(True)
+
+
+@contextmanager
+def reading_everything():
+    """Run a command again with every aggregate read from the log."""
+    token = _read_everything.set(True)
+    try:
+        yield
+    finally:
+        _read_everything.reset(token)
+
+
+class FreshnessListener(DependencyProvider):
+    """Hears every commit on the service's channel, for the application's `Freshness`."""
+
+    def __init__(self, app_cls):
+        self.app_cls = app_cls
+        self._thread = None
+        self._stopping = False
+
+    def setup(self):
+        from shared.eventstore import application
+
+        self.app = application(self.app_cls)
+
+    def start(self):
+        if os.environ.get("INNOBASE_TRUST_CACHE", "1") == "0":
+            return  # ops' switch: every command reads (the library's fast-forward)
+        self._thread = self.container.spawn_managed_thread(self._run, identifier="freshness")
+
+    def stop(self):
+        self._stopping = True
+        self.app.freshness.lost()
+        if self._thread is not None:
+            self._thread.kill()
+
+    kill = stop
+
+    def _run(self):
+        from shared.eventstore import INSTANCE, connect
+
+        from shared import settings
+
+        freshness = self.app.freshness
+        # Fault tests: hear nothing, as if every notice came late (the conflicts then met are run again).
+        deaf = "deaf_freshness" in settings.get().faults
+        while not self._stopping:
+            pg = None
+            try:
+                pg = connect(self.app.database_url)
+                pg.autocommit = True
+                with pg.cursor() as cursor:
+                    cursor.execute(f"LISTEN {self.app.recorder.channel_name}")
+                freshness.foreign += 1  # what was cached before may have changed unheard
+                freshness.listening = True
+                while not self._stopping:
+                    select.select([pg], [], [], 5.0)
+                    pg.poll()
+                    for notice in [] if deaf else pg.notifies:
+                        freshness.heard(notice.payload, INSTANCE)
+                    pg.notifies.clear()
+            except Exception as exc:  # the database away: read everything until heard again
+                log.warning("commit notices of %s not heard: %s", self.app.service, exc)
+            finally:
+                freshness.lost()
+                if pg is not None:
+                    try:
+                        pg.close()
+                    except Exception:
+                        pass
+            eventlet.sleep(RECONNECT_SECONDS)

@@ -1,0 +1,60 @@
+"""A running intake serves cached applications without reading the log while only it writes
+(shared.freshness); another writer's commit is seen by the next read, and a command racing it is
+never refused for a state it could have read."""
+import pytest
+
+from services.intake.application import Intake
+from shared.errors import ConcurrencyConflict
+from tests.support.applications import Direct, OverRpc, create_draft, prepare, sections
+from tests.support.cluster import running, sql
+
+pytestmark = pytest.mark.integration
+
+
+def race(faults: str = "") -> tuple[int, str, str]:
+    """30 times: this test process (another intake instance) saves a section of an application,
+    and at once the running service saves another. Returns the conflicts the service answered,
+    the application's id and the significance section as the service then shows it."""
+    over_rpc, elsewhere = OverRpc(), Direct(Intake())
+    with running("intake", faults=faults):
+        setup = prepare(over_rpc)
+        with over_rpc.intake(setup.applicant) as service, elsewhere.intake(setup.applicant) as other:
+            return _race(service, other, setup)
+
+
+def _race(service, other, setup) -> tuple[int, str, str]:
+    content = sections(setup, {}, [])
+    draft = create_draft(service, setup)
+    application_id = draft["application_id"]
+    service.save_section(application_id=application_id, section="significance",
+                         content=content["significance"])  # cached by the service, known current
+    conflicts = 0
+    for n in range(30):
+        text = {**content["significance"], "significance": f"另一实例第{n}次修改：意义与必要性"}
+        other.save_section(application_id=application_id, section="significance", content=text)
+        try:  # at once: the service may not have heard of that commit yet
+            service.save_section(application_id=application_id, section="feasibility",
+                                 content=content["feasibility"])
+        except ConcurrencyConflict:
+            conflicts += 1
+    plan = service.get_application(application_id=application_id)
+    return conflicts, application_id, plan["sections"]["significance"]["significance"]
+
+
+
+def events_of(application_id) -> int:
+    return sql("intake", "SELECT count(*) FROM intake_events WHERE originator_id = %s", application_id)[0][0]
+
+
+def test_a_write_by_another_process_is_seen_by_the_services_next_commands_and_reads():
+    conflicts, application_id, seen = race()
+    assert conflicts == 0
+    assert seen == "另一实例第29次修改：意义与必要性"
+    assert events_of(application_id) == 1 + 1 + 60  # drafted, the first save, 30 saves here and 30 there
+
+
+def test_a_command_that_used_a_stale_cache_is_run_again_with_the_read_not_refused():
+    # The service hears no notice at all: every save of the other process leaves its cache stale.
+    conflicts, application_id, _ = race(faults="deaf_freshness")
+    assert conflicts == 0
+    assert events_of(application_id) == 1 + 1 + 60
