@@ -19,6 +19,8 @@ from shared import clock
 from shared.errors import InvalidInput, NotFound, RuleViolation
 
 MAX_BYTES = 10 * 1024 * 1024
+SHA256_PATTERN = r"^[0-9a-f]{64}$"  # how an RPC names a stored file
+SHA256_ERROR = "A file reference is the file's SHA-256 (64 hex digits)."
 SIGNATURES = (
     (b"%PDF-", "application/pdf", (".pdf",)),
     (b"\xff\xd8\xff", "image/jpeg", (".jpg", ".jpeg")),

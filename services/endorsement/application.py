@@ -29,6 +29,7 @@ from services.endorsement.errors import (
     NotYourApplication,
     PlanVersionSuperseded,
     RuleViolation,
+    ScanNotFound,
 )
 from services.endorsement.letter import LetterFacts, recommendation_letter
 from shared import blobs, clock, printable
@@ -38,6 +39,8 @@ from shared.contracts import IntegrationEvent
 from shared.eventstore import ServiceApplication, jsonable
 
 READERS_OF_ALL = ("officer", "auditor")
+# The scans an item may hold: the organizing unit's stamped plan, the recommending unit's two.
+SCAN_KINDS = ("organizing_scan", "stamped_plan_scan", "recommendation_letter")
 UNIT_ROLES = {"organizing_unit": "organizing_unit_id", "recommending_unit": "recommending_unit_id"}
 # The events that end an application, wherever it is: its items close, its slot frees.
 ENDINGS = {
@@ -362,6 +365,29 @@ class Endorsement(ServiceApplication):
             "application_id": str(application_id),
             "events": [_answer({k: v for k, v in row.items() if not k.endswith("_unit_id")}) for row in rows],
         }
+
+    def scan(self, caller: Caller, application_id: uuid.UUID, sha256: str) -> dict:
+        """A scan on one of the application's items, for the units that item names, officers and
+        auditors. Which item holds it is looked up first, so a unit learns nothing of a file on
+        another unit's item beyond "not yours"."""
+        caller.require_role("organizing_unit", "recommending_unit", *READERS_OF_ALL)
+        rows = self.query("SELECT item_id FROM review_items WHERE application_id = :a ORDER BY plan_version DESC",
+                          a=str(application_id))
+        if not rows:
+            raise ApplicationNotFound("no such application in endorsement", {"application_id": str(application_id)})
+        for row in rows:
+            item = self.repository.get(row["item_id"])
+            for kind in SCAN_KINDS:
+                file = getattr(item, kind)
+                if file and file["sha256"] == sha256:
+                    if caller.role not in READERS_OF_ALL:
+                        self._require_named(caller, item)
+                    with self.transaction() as session:
+                        content = blobs.fetch(session, sha256)
+                    return {**file, "kind": kind, "plan_version": item.plan_version,
+                            "content": base64.b64encode(content).decode("ascii")}
+        raise ScanNotFound("no scan with that SHA-256 on this application's endorsement",
+                           {"field": "sha256", "sha256": sha256})
 
     def recommendation_letter_pdf(self, caller: Caller, application_id: uuid.UUID) -> dict:
         """The draft recommendation letter (推荐函) as a base64 PDF, for the named

@@ -11,6 +11,7 @@ from shared.errors.endorsement import (  # noqa: F401
     PlanVersionSuperseded,
     QuotaExceeded,
     QuotaScopeUnknown,
+    ScanNotFound,
     UnitNotRegistered,
     UnitPairMismatch,
     WrongStage,

@@ -57,6 +57,10 @@ class ApplicationRef(Schema):
     application_id = fields.UUID(required=True)
 
 
+class ScanRef(ApplicationRef):
+    sha256 = fields.String(required=True, validate=validate.Regexp(blobs.SHA256_PATTERN, error=blobs.SHA256_ERROR))
+
+
 class Decision(ApplicationRef):
     # The version the unit looked at: a decision on a superseded version is refused.
     plan_version = fields.Integer(load_default=None, validate=validate.Range(min=1))

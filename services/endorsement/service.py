@@ -91,6 +91,15 @@ class EndorsementService(service_base(Endorsement)):
         actor or upstream cause, and details. Returns `{application_id, events}`."""
         return self.app.endorsement_history(caller, data["application_id"])
 
+    @command(schemas.ScanRef)
+    def get_scan(self, caller, data):
+        """Organizing or recommending unit named by the version the scan is on, officer, auditor.
+        A scan uploaded on the application's endorsement: the organizing unit's stamped plan,
+        the recommending unit's stamped plan or its recommendation letter. Returns `{kind,
+        plan_version, sha256, name, size, media_type, uploaded_by, content}`, the content
+        base64-encoded; an unknown `sha256` is `ScanNotFound`."""
+        return self.app.scan(caller, data["application_id"], data["sha256"])
+
     @command(schemas.ApplicationRef)
     def recommendation_letter_pdf(self, caller, data):
         """Recommending unit named by the application, officer, auditor. The draft

@@ -11,7 +11,7 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared import catalogue
-from shared.blobs import MAX_BYTES
+from shared.blobs import MAX_BYTES, SHA256_ERROR, SHA256_PATTERN
 from shared.contracts import BASE_TYPES, SECTIONS
 from shared.contracts.intake import UNIT_KINDS, UNIT_ROLES
 from services.intake import plan
@@ -23,7 +23,7 @@ CREDIT_CODE = validate.Length(equal=18)
 REGION = validate.Regexp(r"^[0-9]{6}$", error="A region is a 6-digit GB/T 2260 code.")
 POSTCODE = validate.Regexp(r"^[0-9]{6}$", error="A postcode is 6 digits.")
 PHONE = validate.Regexp(r"^[0-9+(][0-9 ()+/,-]{4,39}$", error="Not a phone number.")
-SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="A file reference is the file's SHA-256 (64 hex digits).")
+SHA256 = validate.Regexp(SHA256_PATTERN, error=SHA256_ERROR)
 NAME = validate.Length(min=1, max=100)
 TITLE = validate.Length(min=1, max=50)
 UNIT_NAME = validate.Length(min=1, max=200)

@@ -41,3 +41,11 @@ class PlanVersionSuperseded(RuleViolation):
     """The decision names a plan version that is no longer the one awaiting it."""
 
     code = "plan_version_superseded"
+
+
+class ScanNotFound(NotFound):
+    """No scan with that SHA-256 is on the application's endorsement (the stamped plan the
+    organizing unit uploaded, the stamped plan and the recommendation letter of the
+    recommending unit)."""
+
+    code = "scan_not_found"

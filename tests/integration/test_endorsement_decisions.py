@@ -7,8 +7,10 @@ integration events on the exchange exactly as their outboxes would.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -22,6 +24,7 @@ from shared.errors import InnobaseError, InvalidInput, NotAuthorized, RuleViolat
 from shared.errors.endorsement import (
     PlanVersionSuperseded,
     QuotaExceeded,
+    ScanNotFound,
     UnitNotRegistered,
     UnitPairMismatch,
     WrongStage,
@@ -180,6 +183,15 @@ def file(name: str, content: bytes = PDF) -> dict:
 
 def log_position() -> int:
     return sql("endorsement", "SELECT coalesce(max(id), 0) FROM endorsement_events")[0][0]
+
+
+def settled_log_position() -> int:
+    """The log's position once the upstream events in flight have been recorded."""
+    last = None
+    while (position := log_position()) != last:
+        last = position
+        time.sleep(0.5)
+    return position
 
 
 def item_of(application_id: str, plan_version: int = 1):
@@ -369,6 +381,32 @@ def test_the_recommending_unit_recommends_with_both_scans_and_the_recommendation
     # each published event follows the previous one of the same application
     chain = published.of(application_id)
     assert [m["previous_position"] for m in chain[1:]] == [m["position"] for m in chain[:-1]]
+
+
+def test_the_scans_are_downloaded_by_the_units_named_sac_and_auditors_and_no_one_else(upstream):
+    ou, ru = upstream.units_for()
+    other_ou, other_ru = upstream.units_for()
+    application_id = forwarded(upstream, ou, ru)
+    letter = PDF + b"letter"
+    recommend(ru, application_id)
+    sha = hashlib.sha256(letter).hexdigest()
+    before = settled_log_position()
+    for reader in (recommender(ru), clerk(ou), token("officer"), token("auditor")):
+        scan = call(reader, "get_scan", application_id=application_id, sha256=sha)
+        assert (scan["kind"], scan["name"], scan["plan_version"]) == ("recommendation_letter", "推荐函.pdf", 1)
+        assert base64.b64decode(scan["content"]) == letter and scan["media_type"] == "application/pdf"
+    organizing = call(clerk(ou), "get_scan", application_id=application_id, sha256=hashlib.sha256(PDF).hexdigest())
+    assert organizing["kind"] in ("organizing_scan", "stamped_plan_scan") and organizing["size"] == len(PDF)
+    for stranger in (clerk(other_ou), recommender(other_ru), token("applicant"), token("expert")):
+        with pytest.raises(NotAuthorized):
+            call(stranger, "get_scan", application_id=application_id, sha256=sha)
+    with pytest.raises(ScanNotFound) as error:
+        call(token("officer"), "get_scan", application_id=application_id, sha256="0" * 64)
+    assert error.value.details["field"] == "sha256"
+    with pytest.raises(InvalidInput) as error:
+        call(token("officer"), "get_scan", application_id=application_id, sha256="not-a-hash")
+    assert "sha256" in error.value.details["fields"]
+    assert log_position() == before  # reading changes nothing
 
 
 @pytest.mark.parametrize("missing", ["stamped_plan", "recommendation_letter"])
@@ -683,10 +721,10 @@ def test_an_unknown_application_is_named_in_the_error(upstream):
 
 RPCS = ["organizing_queue", "forward", "return_to_applicant", "recommending_queue", "recommend", "decline",
         "return_to_organizing_unit", "withdraw_recommendation", "recommending_quota", "endorsement_history",
-        "recommendation_letter_pdf"]
+        "recommendation_letter_pdf", "get_scan"]
 values = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-3, max_value=3000), st.text(max_size=40),
-    st.sampled_from(["goals", "queued", "2026-06-01", "推荐", "\x00", str(uuid.uuid4())]),
+    st.sampled_from(["goals", "queued", "2026-06-01", "推荐", "\x00", str(uuid.uuid4()), "a" * 64]),
     st.lists(st.sampled_from(["basic", "goals", "castle", 7]), max_size=3),
     st.fixed_dictionaries({}, optional={"text": st.text(max_size=20), "head": st.text(max_size=5),
                                         "date": st.sampled_from(["2026-06-01", "2026-13-01", "x"])}),
@@ -709,7 +747,8 @@ def settled(upstream):
                                                            "officer"]),
        target=st.sampled_from(["settled", "unknown", "garbage", None]),
        payload=st.dictionaries(st.sampled_from(["plan_version", "opinion", "stamped_plan", "recommendation_letter",
-                                                "sections", "reason", "state", "limit", "offset", "year", "zzz"]),
+                                                "sections", "reason", "state", "limit", "offset", "year", "sha256",
+                                                "zzz"]),
                                values, max_size=5))
 def test_random_payloads_get_typed_errors_and_change_nothing(settled, method, role, target, payload):
     ou, ru, application_id = settled
