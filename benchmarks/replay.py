@@ -286,7 +286,8 @@ def replay_to_state(app) -> dict:
     started = time.perf_counter()
     replayed = app.replay_to_state()
     seconds = time.perf_counter() - started
-    return {"events": replayed["events"], "seconds": seconds, **summary(replayed["aggregates"])}
+    return {"events": replayed["events"], "seconds": seconds, "aggregates": replayed["by_type"],
+            "versions": versions(replayed["aggregates"])}
 
 
 def library_transcoder(app):
@@ -326,14 +327,11 @@ def plain_loop(app, page: int, transcoder=None) -> dict:
         after = notifications[-1].id
     seconds = time.perf_counter() - started
     return {"events": events, "seconds": seconds, "reading": reading, "decoding": decoding,
-            "applying": applying, **summary(aggregates)}
+            "applying": applying, "versions": versions(aggregates)}
 
 
-def summary(aggregates: dict) -> dict:
-    kinds: dict[str, int] = {}
-    for aggregate in aggregates.values():
-        kinds[type(aggregate).__name__] = kinds.get(type(aggregate).__name__, 0) + 1
-    return {"aggregates": kinds, "versions": {key: a.version for key, a in aggregates.items()}}
+def versions(aggregates: dict) -> dict:
+    return {key: aggregate.version for key, aggregate in aggregates.items()}
 
 
 def rebuild(app) -> dict:

@@ -1,7 +1,7 @@
 """A nameko extension that runs one job in the background of every instance,
 starting over with backoff when the broker, the database or a mail server is away.
 
-The outbox publisher and the mail sender both run this way; each supplies the
+The outbox publisher, the mail sender and the commit-notice listener run this way; each supplies the
 pass (`run_once`) and how long to wait at most between failed passes.
 """
 from __future__ import annotations

@@ -127,12 +127,9 @@ def _replay(args) -> int:
     replayed = app.replay_to_state(_progress_bar(args.service))
     seconds = time.perf_counter() - started
     sys.stderr.write("\n")
-    kinds: dict[str, int] = {}
-    for aggregate in replayed["aggregates"].values():
-        kinds[type(aggregate).__name__] = kinds.get(type(aggregate).__name__, 0) + 1
     print(f"replayed {replayed['events']} events of {args.service} in {seconds:.2f} s"
           f" ({replayed['events'] / max(seconds, 1e-9):,.0f} events/s): "
-          + (", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no aggregates"))
+          + (", ".join(f"{n} {kind}" for kind, n in replayed["by_type"].items()) or "no aggregates"))
     return 0
 
 

@@ -719,8 +719,9 @@ class ServiceApplication(Application):
                     yield notification.id, to_domain_event(notification)
 
     def replay_to_state(self, progress: Callable[[int, int], None] | None = None) -> dict:
-        """Replay the whole log into memory: every aggregate in its latest state, by id. Proves
-        that every event decodes and applies; `progress(position, log_position)` per page."""
+        """Replay the whole log into memory: every aggregate in its latest state, by id, and how
+        many of each type. Proves that every event decodes and applies; `progress(position,
+        log_position)` every 2,000 events."""
         total, aggregates, events = self.log_position(), {}, 0
         for position, domain_event in self.replay():
             originator_id = domain_event.originator_id
@@ -730,7 +731,10 @@ class ServiceApplication(Application):
                 progress(position, total)
         if progress:
             progress(total, total)
-        return {"events": events, "aggregates": aggregates}
+        by_type: dict[str, int] = {}
+        for aggregate in aggregates.values():
+            by_type[type(aggregate).__name__] = by_type.get(type(aggregate).__name__, 0) + 1
+        return {"events": events, "aggregates": aggregates, "by_type": dict(sorted(by_type.items()))}
 
     def integration_event(self, domain_event) -> tuple[str, int, dict] | None:
         """What the outbox publishes for one logged event: (type, version, payload), or None."""

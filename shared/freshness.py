@@ -27,20 +27,16 @@ when `INNOBASE_TRUST_CACHE=0`.
 from __future__ import annotations
 
 import contextvars
-import logging
 import os
 import select
 from contextlib import contextmanager
 from copy import deepcopy
 
-import eventlet
 from eventsourcing.application import Repository
-from nameko.extensions import DependencyProvider
 
-log = logging.getLogger(__name__)
+from shared.background import BackgroundLoop
 
 MARKS_LIMIT = 50_000  # aggregates remembered; beyond, all are forgotten (and read again)
-RECONNECT_SECONDS = 1.0
 
 # Set while a command runs again after a conflict: every aggregate is read.
 _read_everything = contextvars.ContextVar("innobase_read_everything", default=False)
@@ -125,7 +121,6 @@ class TrustingRepository(Repository):
             self.freshness.forget(aggregate_id)
 
 
-
 @contextmanager
 def command_attempt():
     """Around one attempt of a command: `may_run_again()` then says whether a conflict it met
@@ -156,13 +151,10 @@ def reading_everything():
         _read_everything.reset(token)
 
 
-class FreshnessListener(DependencyProvider):
+class FreshnessListener(BackgroundLoop):
     """Hears every commit on the service's channel, for the application's `Freshness`."""
 
-    def __init__(self, app_cls):
-        self.app_cls = app_cls
-        self._thread = None
-        self._stopping = False
+    identifier = "freshness"
 
     def setup(self):
         from shared.eventstore import application
@@ -172,46 +164,34 @@ class FreshnessListener(DependencyProvider):
     def start(self):
         if os.environ.get("INNOBASE_TRUST_CACHE", "1") == "0":
             return  # ops' switch: every command reads (the library's fast-forward)
-        self._thread = self.container.spawn_managed_thread(self._run, identifier="freshness")
+        super().start()
 
     def stop(self):
-        self._stopping = True
         self.app.freshness.lost()
-        if self._thread is not None:
-            self._thread.kill()
+        super().stop()
 
     kill = stop
 
-    def _run(self):
-        from shared.eventstore import INSTANCE, connect
-
+    def run_once(self):
         from shared import settings
+        from shared.eventstore import INSTANCE, connect
 
         freshness = self.app.freshness
         # Fault tests: hear nothing, as if every notice came late (the conflicts then met are run again).
         deaf = "deaf_freshness" in settings.get().faults
-        while not self._stopping:
-            pg = None
-            try:
-                pg = connect(self.app.database_url)
-                pg.autocommit = True
-                with pg.cursor() as cursor:
-                    cursor.execute(f"LISTEN {self.app.recorder.channel_name}")
-                freshness.foreign += 1  # what was cached before may have changed unheard
-                freshness.listening = True
-                while not self._stopping:
-                    select.select([pg], [], [], 5.0)
-                    pg.poll()
-                    for notice in [] if deaf else pg.notifies:
-                        freshness.heard(notice.payload, INSTANCE)
-                    pg.notifies.clear()
-            except Exception as exc:  # the database away: read everything until heard again
-                log.warning("commit notices of %s not heard: %s", self.app.service, exc)
-            finally:
-                freshness.lost()
-                if pg is not None:
-                    try:
-                        pg.close()
-                    except Exception:
-                        pass
-            eventlet.sleep(RECONNECT_SECONDS)
+        pg = connect(self.app.database_url)
+        try:
+            pg.autocommit = True
+            with pg.cursor() as cursor:
+                cursor.execute(f"LISTEN {self.app.recorder.channel_name}")
+            freshness.foreign += 1  # what was cached before may have changed unheard
+            freshness.listening = True
+            while not self.stopping:
+                select.select([pg], [], [], 5.0)
+                pg.poll()
+                for notice in [] if deaf else pg.notifies:
+                    freshness.heard(notice.payload, INSTANCE)
+                pg.notifies.clear()
+        finally:  # the database away (BackgroundLoop starts over): read everything until heard again
+            freshness.lost()
+            pg.close()

@@ -368,15 +368,17 @@ class Endorsement(ServiceApplication):
 
     def scan(self, caller: Caller, application_id: uuid.UUID, sha256: str) -> dict:
         """A scan on one of the application's items, for the units that item names, officers and
-        auditors. Which item holds it is looked up first, so a unit learns nothing of a file on
-        another unit's item beyond "not yours"."""
+        auditors. A unit no version of the application names learns nothing of its files."""
         caller.require_role("organizing_unit", "recommending_unit", *READERS_OF_ALL)
         rows = self.query("SELECT item_id FROM review_items WHERE application_id = :a ORDER BY plan_version DESC",
                           a=str(application_id))
         if not rows:
             raise ApplicationNotFound("no such application in endorsement", {"application_id": str(application_id)})
-        for row in rows:
-            item = self.repository.get(row["item_id"])
+        items = [self.repository.get(row["item_id"]) for row in rows]
+        if caller.role not in READERS_OF_ALL and not any(
+                getattr(item, UNIT_ROLES[caller.role]) == caller.organization for item in items):
+            raise NotYourApplication("the application names another unit", {"application_id": str(application_id)})
+        for item in items:
             for kind in SCAN_KINDS:
                 file = getattr(item, kind)
                 if file and file["sha256"] == sha256:

@@ -2,8 +2,11 @@
 (shared.freshness); another writer's commit is seen by the next read, and a command racing it is
 never refused for a state it could have read."""
 import pytest
+from eventsourcing.domain import Aggregate, event
 
 from services.intake.application import Intake
+from shared import freshness
+from shared.eventstore import INSTANCE, ServiceApplication
 from shared.errors import ConcurrencyConflict
 from tests.support.applications import Direct, OverRpc, create_draft, prepare, sections
 from tests.support.cluster import running, sql
@@ -58,3 +61,62 @@ def test_a_command_that_used_a_stale_cache_is_run_again_with_the_read_not_refuse
     conflicts, application_id, _ = race(faults="deaf_freshness")
     assert conflicts == 0
     assert events_of(application_id) == 1 + 1 + 60
+
+
+# --- the repository itself, in this process ------------------------------------------------------
+
+
+class Memo(Aggregate):
+    """An aggregate whose events are its application's (so saved in one round trip)."""
+
+    @event("Written")
+    def write(self, text: str) -> None:
+        self.text = text
+
+
+class CacheProbe(ServiceApplication):
+    name = "CacheProbe"
+    service = "cache_probe"
+    application_aggregates = ("Memo",)
+    env = {"AGGREGATE_CACHE_MAXSIZE": "100"}
+
+
+def loaded(app, aggregate_id) -> tuple[object, bool]:
+    """The aggregate as a command gets it, and whether the log was left unread."""
+    with freshness.command_attempt():
+        aggregate = app.repository.get(aggregate_id)
+        return aggregate, freshness._served_unread.get()
+
+
+def test_a_cached_aggregate_is_served_unread_only_while_nothing_else_wrote_it():
+    app, other = CacheProbe(), CacheProbe()  # `other`: another instance, heard of only by notice
+    app.freshness.listening = True
+    memo = Memo()
+    memo.write("一")
+    app.save(memo)
+    _, unread = loaded(app, memo.id)
+    assert not unread  # first time: read from the log
+    copy, unread = loaded(app, memo.id)
+    assert unread and copy.text == "一"
+
+    copy.write("二")
+    app.save(copy)  # one round trip: its events brought to the cached aggregate too
+    again, unread = loaded(app, memo.id)
+    assert unread and (again.text, again.version) == ("二", copy.version)
+
+    theirs = other.repository.get(memo.id)
+    theirs.write("三")
+    other.save(theirs)
+    app.freshness.heard(f"{other.log_position()} elsewhere:1", INSTANCE)  # its notice arrives
+    fresh, unread = loaded(app, memo.id)
+    assert not unread and (fresh.text, fresh.version) == ("三", theirs.version)
+
+    with app.transaction():  # a save of this process inside a transaction: known only once it ends
+        fresh.write("四")
+        app.save(fresh)
+    after, unread = loaded(app, memo.id)
+    assert not unread and after.text == "四"
+
+    app.freshness.lost()  # no listener: every load reads
+    _, unread = loaded(app, memo.id)
+    assert not unread
