@@ -123,7 +123,7 @@ class Filler:
                     print(f"\rfilled {done}/{applications} applications, {self.app.log_position()} events"
                           f" ({rate:,.0f} events/s)", end="", flush=True)
         finally:
-            clock.install_from_settings(None, settings.get().clock_file)
+            clock.install_from_settings(settings.get().clock_start)
         print()
         return {"seconds": time.perf_counter() - started, "events": self.app.log_position()}
 
