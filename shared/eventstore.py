@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import orjson
 import psycopg2
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 import sqlalchemy.exc
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, StoredEvent
@@ -44,6 +45,7 @@ from shared import audit, clock, freshness, settings
 from shared.contracts import IntegrationEvent
 from shared.errors import ConcurrencyConflict
 from shared.freshness import TrustingRepository
+from shared.notices import CommitNotices
 
 log = logging.getLogger(__name__)
 ORDER_WAIT_SECONDS = 0.5
@@ -95,6 +97,11 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
     """
 
     APPEND = "innobase_append"
+    KEPT_AUTOCOMMIT = 2  # connections kept checked out, in autocommit, between autocommitted statements
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._idle_autocommit: list = []
 
     def insert_events(self, stored_events: Sequence[StoredEvent], *, session=None, **kwargs: Any):
         if kwargs.pop("autonomous", False) and session is None and stored_events and not _in_transaction():
@@ -230,21 +237,43 @@ class TrackedRecorder(SQLAlchemyApplicationRecorder):
 
     @contextmanager
     def _autocommit(self):
-        """(pooled connection, cursor) in autocommit; the connection's `info` outlives the checkout."""
-        connection = self.datastore.engine.raw_connection()
+        """(pooled connection, cursor) in autocommit; the connection's `info` outlives the checkout.
+
+        A few such connections stay checked out between uses, in autocommit: a checkout from the
+        engine's pool and back (its events, its reset, autocommit set and unset) costs as much
+        Python as the append it serves. One lost, or left inside a transaction, is not kept."""
         try:
-            dbapi = connection.dbapi_connection
-            dbapi.autocommit = True
-            try:
-                with connection.cursor() as cursor:
-                    yield connection, cursor
-            finally:
-                try:
-                    if dbapi.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
-                        raise RuntimeError("left inside a transaction or a query")
-                    dbapi.autocommit = False
-                except Exception:
-                    connection.invalidate()  # never hand the pool a connection that commits each statement
+            connection = self._idle_autocommit.pop()
+        except IndexError:
+            connection = self.datastore.engine.raw_connection()
+            connection.dbapi_connection.autocommit = True
+        dbapi = connection.dbapi_connection
+        try:
+            with connection.cursor() as cursor:
+                yield connection, cursor
+        finally:
+            try:  # a statement refused (a version taken) leaves it idle; a connection lost, not
+                idle = not dbapi.closed and dbapi.info.transaction_status == TRANSACTION_STATUS_IDLE
+            except Exception:
+                idle = False
+            if idle and len(self._idle_autocommit) < self.KEPT_AUTOCOMMIT:
+                self._idle_autocommit.append(connection)
+            else:
+                self._give_back(connection, idle)
+            if not idle:  # the database restarted, likely: the kept ones are lost too
+                while self._idle_autocommit:
+                    self._give_back(self._idle_autocommit.pop(), False)
+
+    @staticmethod
+    def _give_back(connection, idle: bool) -> None:
+        """To the engine's pool, transactional again; never a connection that commits each
+        statement or is inside a transaction (it is discarded)."""
+        try:
+            if not idle:
+                raise RuntimeError("left inside a transaction or a query")
+            connection.dbapi_connection.autocommit = False
+        except Exception:
+            connection.invalidate()
         finally:
             connection.close()
 
@@ -486,7 +515,11 @@ class ServiceApplication(Application):
     def __init__(self, database_url: str | None = None):
         # Told (positions, domain events) of what this process committed in one round trip (the outbox).
         self.commit_listeners: list[Callable[[list[int], list], None]] = []
+        # One-round-trip appends of this process sent and not yet told to the commit listeners: a
+        # commit's notice can be heard before the committing green thread is told (`shared.outbox`).
+        self.appending = 0
         self.freshness = freshness.Freshness()  # which cached aggregates need no read (shared.freshness)
+        self.commit_notices = CommitNotices()  # what the process's listener hears (shared.notices)
         url = database_url or settings.get().database_url(self.service)
         ensure_database(url)
         self.database_url = url
@@ -566,6 +599,7 @@ class ServiceApplication(Application):
                 listener(positions, events)
 
         saved["committed"] = committed
+        self.appending += saved["autonomous"]
         try:
             recordings = super()._record(processing_event)
         except (IntegrityError, sqlalchemy.exc.IntegrityError):
@@ -575,6 +609,8 @@ class ServiceApplication(Application):
                 "the application changed since it was read; reload and try again",
                 {"rule": "optimistic_concurrency"},
             ) from None
+        finally:
+            self.appending -= saved["autonomous"]
         freshness.saved_in_attempt()
         if not autonomous:
             saves = _transaction_saves.get()
@@ -583,6 +619,24 @@ class ServiceApplication(Application):
             else:
                 self.freshness.foreign += 1  # committed in the library's own transaction
         return recordings
+
+    def _take_snapshots(self, processing_event) -> None:
+        """Each snapshot due (`snapshotting_intervals`) taken from the aggregate just saved, as it
+        stands in memory, when the event due one is its last; the library reads it back from the
+        log instead, on the command's path. The snapshot is the same: the aggregate in memory is
+        what its events made it."""
+        if not (self.snapshots and self.snapshotting_intervals):
+            return
+        for domain_event in processing_event.events:
+            aggregate = processing_event.aggregates.get(domain_event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is None or domain_event.originator_version % interval:
+                continue
+            if aggregate.version == domain_event.originator_version:
+                snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            else:  # an earlier event of several saved together: its state is gone from memory
+                self.take_snapshot(domain_event.originator_id, version=domain_event.originator_version)
 
     def needs_projection(self, domain_event) -> bool:
         """Whether the event changes a read model (a projection may be more particular)."""

@@ -7,9 +7,9 @@ trip that, on a service run as one instance, finds nothing almost every time.
 
 A process knows when that read is needless. Every commit notifies the service's
 channel, naming its last position and the instance that wrote it (see
-`TrackedRecorder._prepare_append`). A `FreshnessListener` in each service
-process hears them: a commit by another process, or a lost connection (a
-notice may have been missed), moves `Freshness.foreign` on. An aggregate whose
+`TrackedRecorder._prepare_append`). The `CommitListener` of each service
+process hears them (`shared.notices`): a commit by another process, or a lost
+connection (a notice may have been missed), moves `Freshness.foreign` on. An aggregate whose
 cached state was current when `foreign` had its present value is served from
 the cache without the read; any other goes through the library's fast-forward.
 The process's own one-round-trip commits bring their aggregates' cached state
@@ -27,14 +27,11 @@ when `INNOBASE_TRUST_CACHE=0`.
 from __future__ import annotations
 
 import contextvars
-import os
-import select
+import pickle
 from contextlib import contextmanager
-from copy import deepcopy
 
 from eventsourcing.application import Repository
 
-from shared.background import BackgroundLoop
 
 MARKS_LIMIT = 50_000  # aggregates remembered; beyond, all are forgotten (and read again)
 
@@ -78,6 +75,13 @@ class Freshness:
         self.foreign += 1
 
 
+def copy_of(aggregate):
+    """A deep copy, as the library's cache hands out (a command's changes never touch the cache),
+    made through pickle: half the time of `copy.deepcopy` for an application with its plan
+    (30 µs against 60), and the same copy for the plain values an aggregate holds."""
+    return pickle.loads(pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL))
+
+
 class TrustingRepository(Repository):
     """The library's repository, serving a fresh cached aggregate without reading the log."""
 
@@ -93,7 +97,7 @@ class TrustingRepository(Repository):
                 pass
             else:
                 _served_unread.set(True)
-                return deepcopy(cached)  # as the library does: a command's changes never touch the cache
+                return copy_of(cached)
         mark = self.freshness.mark()
         aggregate = super().get(aggregate_id)
         self.freshness.confirm(aggregate_id, mark)
@@ -149,49 +153,3 @@ def reading_everything():
         yield
     finally:
         _read_everything.reset(token)
-
-
-class FreshnessListener(BackgroundLoop):
-    """Hears every commit on the service's channel, for the application's `Freshness`."""
-
-    identifier = "freshness"
-
-    def setup(self):
-        from shared.eventstore import application
-
-        self.app = application(self.app_cls)
-
-    def start(self):
-        if os.environ.get("INNOBASE_TRUST_CACHE", "1") == "0":
-            return  # ops' switch: every command reads (the library's fast-forward)
-        super().start()
-
-    def stop(self):
-        self.app.freshness.lost()
-        super().stop()
-
-    kill = stop
-
-    def run_once(self):
-        from shared import settings
-        from shared.eventstore import INSTANCE, connect
-
-        freshness = self.app.freshness
-        # Fault tests: hear nothing, as if every notice came late (the conflicts then met are run again).
-        deaf = "deaf_freshness" in settings.get().faults
-        pg = connect(self.app.database_url)
-        try:
-            pg.autocommit = True
-            with pg.cursor() as cursor:
-                cursor.execute(f"LISTEN {self.app.recorder.channel_name}")
-            freshness.foreign += 1  # what was cached before may have changed unheard
-            freshness.listening = True
-            while not self.stopping:
-                select.select([pg], [], [], 5.0)
-                pg.poll()
-                for notice in [] if deaf else pg.notifies:
-                    freshness.heard(notice.payload, INSTANCE)
-                pg.notifies.clear()
-        finally:  # the database away (BackgroundLoop starts over): read everything until heard again
-            freshness.lost()
-            pg.close()

@@ -10,16 +10,17 @@ that publish nothing record the cursor later, with the next one that
 publishes or once the log is quiet for a second.
 
 Among several instances of a service, one holds a PostgreSQL advisory lock
-and publishes; the others stand by. A commit wakes the publisher through a
-NOTIFY naming its last position, with a poll as a fallback; commits of the
-publisher's own process that publish nothing it passes without reading.
+and publishes; the others stand by. A commit wakes the publisher through its
+NOTIFY naming its last position (heard by the process's commit listener,
+`shared.notices`), with a poll as a fallback; commits of the publisher's own
+process that publish nothing it passes without reading.
 """
 from __future__ import annotations
 
 import logging
 import os
-import select
 import signal
+import time
 import uuid
 
 import eventlet
@@ -27,7 +28,8 @@ from kombu import Connection, Exchange
 
 from shared import contracts, settings
 from shared.background import BackgroundLoop
-from shared.eventstore import ServiceApplication, application, connect
+from shared.eventstore import INSTANCE, ServiceApplication, application, connect
+from shared.notices import wait_for_news, wake_on_notices
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0c7d1e-8a43-4f0e-9d55-1c3f0a6b2e91")
 POLL_SECONDS = 1.0
 BATCH = 200
 UNRECORDED_LIMIT = 1000  # events past the recorded cursor that published nothing, at most
+OWN_COMMIT_GRACE = 0.005  # seconds an own commit's notice waits for its committer to tell the outbox
 
 
 def events_exchange() -> Exchange:
@@ -124,6 +127,11 @@ class Outbox:
         return bool(heads) and self._position is not None and all(
             head.isdigit() and int(head) <= self._position for head in heads)
 
+    def own_commits_landing(self, notified: list[str]) -> bool:
+        """Whether every commit announced is this process's and one of its appends has not yet
+        told `on_committed`: the notice can arrive first, and is better left to it."""
+        return self.app.appending > 0 and all(payload.partition(" ")[2] == INSTANCE for payload in notified)
+
     def record_quiet_cursor(self) -> None:
         """The log is quiet: record the cursor if passes that published nothing moved it."""
         if self._position is not None and self._position != self._recorded:
@@ -196,7 +204,7 @@ class OutboxPublisher(BackgroundLoop):
         self._lead_and_publish()
 
     def _lead_and_publish(self):
-        pg = connect(self.outbox.app.database_url)
+        pg = connect(self.outbox.app.database_url)  # holds the lock while it lives
         pg.autocommit = True
         try:
             with pg.cursor() as cursor:
@@ -204,27 +212,33 @@ class OutboxPublisher(BackgroundLoop):
                 if not cursor.fetchone()[0]:
                     eventlet.sleep(POLL_SECONDS)
                     return
-                self.outbox.lead()
-                cursor.execute(f"LISTEN {self.outbox.app.recorder.channel_name}")
-            with Connection(settings.get().amqp_uri, transport_options={"confirm_publish": True}) as amqp:
-                producer = amqp.Producer()
-                while not self.stopping:
-                    # A short batch read everything committed before it; what commits later NOTIFYs.
-                    if self.outbox.publish_pending(producer) >= BATCH:
-                        continue
-                    self._wait_for_news(pg)
+            self.outbox.lead()
+            # Woken by the process's commit listener (shared.notices) for commits not yet passed.
+            news, waiter = wake_on_notices(self.outbox.app.commit_notices,
+                                           lambda notified: not self._caught_up(notified))
+            try:
+                with Connection(settings.get().amqp_uri, transport_options={"confirm_publish": True}) as amqp:
+                    producer = amqp.Producer()
+                    while not self.stopping:
+                        # A short batch read everything committed before it; what commits later is told.
+                        if self.outbox.publish_pending(producer) >= BATCH:
+                            continue
+                        if not wait_for_news(news, POLL_SECONDS):
+                            self.outbox.record_quiet_cursor()  # no commit for a while
+                        pg.poll()  # the lock's connection: raises once the database closed it
+            finally:
+                self.outbox.app.commit_notices.unsubscribe(waiter)
         finally:
             pg.close()
 
-    def _wait_for_news(self, pg) -> None:
-        """Until a commit this process has not already passed (see `Outbox.on_committed`), or
-        POLL_SECONDS without any."""
-        while not self.stopping:
-            if not select.select([pg], [], [], POLL_SECONDS)[0]:
-                self.outbox.record_quiet_cursor()  # no commit for a while
-                return
-            pg.poll()
-            notified = [notify.payload for notify in pg.notifies]
-            pg.notifies.clear()
-            if not self.outbox.caught_up(notified):
-                return
+    def _caught_up(self, notified: list[str]) -> bool:
+        """Whether the commits announced are passed, once this process's own appends in flight,
+        if they are what was announced, have told the outbox (for `OWN_COMMIT_GRACE` at most)."""
+        deadline = time.monotonic() + OWN_COMMIT_GRACE
+        pause = 0.0  # first let the other green threads run, then wait a little between looks
+        while not self.outbox.caught_up(notified):
+            if not self.outbox.own_commits_landing(notified) or time.monotonic() > deadline:
+                return False
+            eventlet.sleep(pause)
+            pause = 0.0001
+        return True

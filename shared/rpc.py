@@ -18,10 +18,10 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
 from shared import audit, freshness
-
 from shared.auth import Authenticated
 from shared.errors import ConcurrencyConflict, InnobaseError, InvalidInput
 from shared.eventstore import ServiceApplication, application
+from shared.notices import CommitListener
 from shared.outbox import OutboxPublisher
 
 remote = rpc(expected_exceptions=InnobaseError)
@@ -134,7 +134,7 @@ def service_base(app_cls: type[ServiceApplication]):
         app = ApplicationProvider(app_cls)
         outbox = OutboxPublisher(app_cls)
         anchors = AnchorKeeper(app_cls)
-        commits = freshness.FreshnessListener(app_cls)
+        commits = CommitListener(app_cls)
         caller = Authenticated()
 
         @command(ApplicationRef)

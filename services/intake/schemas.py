@@ -72,6 +72,14 @@ class Number(fields.Field):
         return value
 
 
+class IsoDate(fields.Date):
+    """A date, checked as one (and by its validators), kept as the plan stores it: "2027-06-30"."""
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        loaded = super().deserialize(value, attr, data, **kwargs)
+        return loaded.isoformat() if isinstance(loaded, date) else loaded
+
+
 class StrictBoolean(fields.Boolean):
     """true or false, not 1, "yes" or "on"."""
 
@@ -253,7 +261,7 @@ class Indicator(Schema):
 
 
 class Milestone(Schema):
-    date = fields.Date(required=True, validate=_plausible_date)
+    date = IsoDate(required=True, validate=_plausible_date)
     description = _text(PASSAGE, required=True)
 
 
@@ -265,7 +273,7 @@ class YearlyNode(Schema):
 class Schedule(Schema):
     """进度计划 over the 2-year construction period starting on `start_date`."""
 
-    start_date = fields.Date(load_default=None, allow_none=True, validate=_plausible_date)
+    start_date = IsoDate(load_default=None, allow_none=True, validate=_plausible_date)
     milestones = fields.List(fields.Nested(Milestone), load_default=list, validate=validate.Length(max=50))
     yearly_nodes = fields.List(fields.Nested(YearlyNode), load_default=list, validate=validate.Length(max=10))
     mid_term_goal = _optional_text(PASSAGE)
@@ -274,11 +282,11 @@ class Schedule(Schema):
     def milestones_fall_in_the_construction_period(self, data, **kwargs):
         if not data.get("start_date"):
             return
-        first, last = plan.construction_period(data["start_date"])
+        first, last = plan.construction_period(date.fromisoformat(data["start_date"]))
         outside = {
             i: {"date": [f"Outside the construction period {first} to {last}."]}
             for i, milestone in enumerate(data.get("milestones") or [])
-            if not first <= milestone["date"] <= last
+            if not first.isoformat() <= milestone["date"] <= last.isoformat()
         }
         if outside:
             raise ValidationError({"milestones": outside})
@@ -317,7 +325,7 @@ class ApplicantOpinionSection(Schema):
 
     opinion = _optional_text(PASSAGE)
     head = _optional_text(NAME)
-    date = fields.Date(load_default=None, allow_none=True, validate=_plausible_date)
+    date = IsoDate(load_default=None, allow_none=True, validate=_plausible_date)
 
 
 SECTION_SCHEMAS = {
@@ -339,9 +347,9 @@ _SECTION_LOADERS = {section: schema() for section, schema in SECTION_SCHEMAS.ite
 
 
 def normalised_section(section: str, content) -> dict:
-    """The content as the plan stores it: loaded through the section's schema, dumped as JSON values."""
-    schema = _SECTION_LOADERS[section]
-    return schema.dump(schema.load(content))
+    """The content as the plan stores it: loaded through the section's schema, every value plain
+    JSON (dates as ISO strings), every field of the schema present."""
+    return _SECTION_LOADERS[section].load(content)
 
 
 class SaveSection(ApplicationRef):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import signal
 import smtplib
 from email.errors import MessageError
@@ -33,6 +32,7 @@ import eventlet
 from shared import settings as shared_settings
 from shared.background import BackgroundLoop
 from shared.eventstore import application, connect
+from shared.notices import wait_for_news, wake_on_notices
 from services.notification import settings
 from services.notification.templates import PRODUCT
 
@@ -156,13 +156,15 @@ class MailSender(BackgroundLoop):
                 if not cursor.fetchone()[0]:
                     eventlet.sleep(POLL_SECONDS)
                     return
-                cursor.execute(f"LISTEN {self.app.recorder.channel_name}")
-            while not self.stopping:
-                if self.app.deliver_due(self.transport, on_sent=self._after_smtp_accepted):
-                    continue
-                select.select([pg], [], [], self.app.seconds_until_mail_due(POLL_SECONDS))
-                pg.poll()
-                pg.notifies.clear()
+            news, waiter = wake_on_notices(self.app.commit_notices)  # a commit may prepare an e-mail
+            try:
+                while not self.stopping:
+                    if self.app.deliver_due(self.transport, on_sent=self._after_smtp_accepted):
+                        continue
+                    wait_for_news(news, self.app.seconds_until_mail_due(POLL_SECONDS))
+                    pg.poll()  # the lock's connection: raises once the database closed it
+            finally:
+                self.app.commit_notices.unsubscribe(waiter)
         finally:
             pg.close()
 

@@ -100,6 +100,8 @@ def test_a_cached_aggregate_is_served_unread_only_while_nothing_else_wrote_it():
     assert unread and copy.text == "一"
 
     copy.write("二")
+    unsaved, unread = loaded(app, memo.id)
+    assert unread and (unsaved.text, unsaved.version) == ("一", copy.version - 1)  # a copy: the cache untouched
     app.save(copy)  # one round trip: its events brought to the cached aggregate too
     again, unread = loaded(app, memo.id)
     assert unread and (again.text, again.version) == ("二", copy.version)

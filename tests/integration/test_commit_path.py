@@ -149,6 +149,42 @@ def test_a_conflicting_commit_leaves_no_event_hash_or_index_row_and_the_next_one
     assert verified().ok
 
 
+def test_the_connections_kept_for_one_round_trip_commits_outlive_a_conflict_and_not_a_lost_connection(probe):
+    def save_note(text: str) -> Note:
+        note = Note()
+        note.write(text)
+        probe.save(note)
+        return note
+
+    note = save_note("kept")
+    kept = probe.recorder._idle_autocommit
+
+    def backends() -> set[int]:
+        return {connection.dbapi_connection.get_backend_pid() for connection in kept}
+
+    before = backends()
+    assert before and len(kept) <= probe.recorder.KEPT_AUTOCOMMIT
+    stale = probe.repository.get(note.id)
+    note.write("two")
+    probe.save(note)
+    stale.write("lost")
+    with pytest.raises(ConcurrencyConflict):
+        probe.save(stale)
+    assert backends() == before  # a refused statement leaves the connection as good as it was
+
+    for pid in before:  # the database ends them (restarted, or an administrator)
+        committed("SELECT pg_terminate_backend(%s)", pid)
+    with pytest.raises(Exception) as failed:  # the command on the lost connection fails, writing nothing
+        save_note("on a lost connection")
+    assert "terminat" in str(failed.value) or "closed" in str(failed.value), failed.value
+    assert backends().isdisjoint(before)  # every kept connection given up with it
+    for text in ("after", "and again"):
+        save_note(text)  # on new connections
+    assert backends().isdisjoint(before) and verified().ok
+    assert sql("commit_probe", "SELECT count(*) FROM commitprobe_events WHERE convert_from(state, 'UTF8') LIKE %s",
+               "%on a lost connection%") == [(0,)]
+
+
 def test_a_failed_autocommitted_read_gives_back_a_connection_that_is_transactional_again(probe):
     with pytest.raises(Exception):
         with probe.recorder.reading_cursor() as cursor:
@@ -253,3 +289,41 @@ def test_the_outbox_passes_its_own_quiet_commits_without_reading_them_back(probe
         assert outbox._position < probe.log_position()  # an event to publish is never passed over
     finally:
         probe.commit_listeners.remove(outbox.on_committed)
+
+
+def test_a_notice_of_an_own_commit_heard_before_its_committer_told_the_outbox_is_not_read_back(probe):
+    """The notice of a one-round-trip commit can reach the outbox's listener before the committing
+    green thread is told: the outbox waits for it (briefly) instead of reading the log back."""
+    import eventlet
+
+    from shared.outbox import OWN_COMMIT_GRACE, OutboxPublisher
+
+    publisher = OutboxPublisher(CommitProbe)
+    publisher.outbox = outbox = Outbox(probe)
+    outbox.advance(probe.log_position(), {})
+    outbox.lead()
+    head = probe.log_position()
+    quiet = Note()
+    quiet.write("quiet")
+    events = quiet.collect_events()
+
+    def committer_tells_later():
+        eventlet.sleep(0.001)
+        outbox.on_committed([head + 1], events)
+        probe.appending -= 1
+
+    probe.appending += 1  # an append of this process in flight
+    teller = eventlet.spawn(committer_tells_later)
+    assert publisher._caught_up([f"{head + 1} {INSTANCE}"])  # waited for the committer: nothing to read
+    teller.wait()
+    assert outbox._position == head + 1
+
+    assert not publisher._caught_up([f"{head + 2} another-host:1"])  # another process's: read at once
+    probe.appending += 1  # in flight, and never telling (it failed): read after the grace, not later
+    try:
+        started = eventlet.hubs.get_hub().clock()
+        assert not publisher._caught_up([f"{head + 2} {INSTANCE}"])
+        assert OWN_COMMIT_GRACE <= eventlet.hubs.get_hub().clock() - started < OWN_COMMIT_GRACE + 0.1
+    finally:
+        probe.appending -= 1
+    assert not publisher._caught_up([f"{head + 2} {INSTANCE}"])  # nothing in flight: read at once

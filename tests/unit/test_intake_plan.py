@@ -1,6 +1,7 @@
 """The plan of 附件2 as intake checks it: what each section accepts, what a complete plan
 holds (by section, before submission), the construction period, and the diff of versions."""
 import copy
+import json
 from datetime import date
 
 import pytest
@@ -8,7 +9,7 @@ from marshmallow import ValidationError
 
 from services.intake import plan, regions
 from services.intake.domain import name_reads_as_a_base
-from services.intake.schemas import SaveSection, normalised_section
+from services.intake.schemas import SECTION_SCHEMAS, SaveSection, normalised_section
 from tests.support.applications import Setup, applicant_caller, sections
 
 pytestmark = pytest.mark.unit
@@ -149,7 +150,20 @@ def test_a_file_reference_is_a_sha256():
 def test_dates_and_numbers_are_stored_as_json_values():
     goals = complete()["goals"]
     assert goals["schedule"]["start_date"] == "2027-01-01"
+    assert goals["schedule"]["milestones"][0]["date"] == "2027-06-30"
     assert goals["indicators"][0]["target_value"] == 10
+
+
+def test_every_section_is_stored_as_plain_json_with_every_field_of_its_schema():
+    for section, content in complete().items():
+        assert json.loads(json.dumps(content)) == content, section
+        assert list(content) == list(SECTION_SCHEMAS[section]().fields), section
+
+
+def test_a_date_that_is_not_one_is_refused_naming_the_field():
+    goals = complete()["goals"]
+    goals["schedule"]["milestones"][0]["date"] = "2027-02-30"
+    assert load_error("goals", goals)["content"]["schedule"]["milestones"] == {0: {"date": ["Not a valid date."]}}
 
 
 # --- what a complete plan holds ----------------------------------------------------

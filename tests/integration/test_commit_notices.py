@@ -1,0 +1,103 @@
+"""One listener per process hears every commit's notice and tells both the cache's freshness and
+the waiters (the outbox, the mail sender): a waiter is told each notice, and told when the
+listener connected, for what it may have missed; a lost connection makes the cache read again."""
+import eventlet
+import pytest
+from eventsourcing.domain import Aggregate, event
+
+from shared.eventstore import INSTANCE, ServiceApplication
+from shared.notices import CommitListener, CommitNotices, wait_for_news, wake_on_notices
+from tests.support.cluster import db
+
+pytestmark = pytest.mark.integration
+
+
+class Tally(Aggregate):
+    @event("Counted")
+    def count(self) -> None:
+        pass
+
+
+class NoticeProbe(ServiceApplication):
+    name = "NoticeProbe"
+    service = "notice_probe"
+    application_aggregates = ("Tally",)
+
+
+def listening(app: ServiceApplication) -> tuple[CommitListener, eventlet.greenthread.GreenThread]:
+    """The process's listener running in a green thread, as nameko runs it."""
+    listener = CommitListener(NoticeProbe)
+    listener.app = app
+    return listener, eventlet.spawn(listener.run_once)
+
+
+def until(condition, seconds: float = 5.0) -> None:
+    deadline = eventlet.hubs.get_hub().clock() + seconds
+    while not condition():
+        assert eventlet.hubs.get_hub().clock() < deadline, "not in time"
+        eventlet.sleep(0.01)
+
+
+def test_every_commit_is_told_to_the_waiters_and_heard_by_the_cache_once_per_process():
+    app, elsewhere = NoticeProbe(), NoticeProbe()
+    told: list = []
+    app.commit_notices.subscribe(told.append)
+    listener, thread = listening(app)
+    try:
+        until(lambda: told == [None])  # connected: whatever came before may have gone unheard
+        assert app.freshness.listening
+        foreign = app.freshness.foreign
+
+        tally = Tally()
+        tally.count()
+        app.save(tally)  # this process's commit
+        until(lambda: len(told) == 2)
+        assert told[1] == [f"{app.log_position()} {INSTANCE}"]
+        assert app.freshness.foreign == foreign  # its own: cached aggregates stay current
+
+        other = elsewhere.repository.get(tally.id)
+        other.count()
+        elsewhere.save(other)
+        until(lambda: len(told) == 3)  # another application object's commit, told the same way
+        assert told[2] == [f"{app.log_position()} {INSTANCE}"]
+
+        backends = db("notice_probe")
+        backends.autocommit = True
+        with backends.cursor() as cursor:  # the database ends the listener's connection
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                           " WHERE query LIKE 'LISTEN%%' AND datname = current_database()")
+        backends.close()
+        until(lambda: thread.dead)
+        assert not app.freshness.listening  # no longer hearing: every command reads
+        with pytest.raises(Exception):
+            thread.wait()
+    finally:
+        listener._stopping = True
+        thread.kill()
+
+
+def test_a_waiter_wakes_for_the_notices_that_matter_and_takes_them_all_at_once():
+    notices = CommitNotices()
+    news, waiter = wake_on_notices(notices, lambda notified: any(not p.endswith(" passed") for p in notified))
+    assert not wait_for_news(news, 0.01)  # nothing told: the timeout
+    notices.tell(["7 passed"])
+    assert not wait_for_news(news, 0.01)  # not worth waking for
+    notices.tell(["8 new"])
+    notices.tell(None)  # the listener reconnected
+    notices.tell(["9 new"])
+    assert wait_for_news(news, 0.01) and not wait_for_news(news, 0.01)  # one look covers all three
+    notices.unsubscribe(waiter)
+    notices.tell(["10 new"])
+    assert not wait_for_news(news, 0.01)
+
+
+def test_a_failing_waiter_does_not_keep_the_others_from_being_told():
+    notices, told = CommitNotices(), []
+
+    def broken(notified):
+        raise RuntimeError("a waiter's bug")
+
+    notices.subscribe(broken)
+    notices.subscribe(told.append)
+    notices.tell(["1 host:1"])
+    assert told == [["1 host:1"]]
