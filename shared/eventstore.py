@@ -33,7 +33,8 @@ import orjson
 import psycopg2
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 import sqlalchemy.exc
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, StoredEvent
 from eventsourcing_sqlalchemy.datastore import transactions as datastore_transactions
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
@@ -396,6 +397,22 @@ def _text(value) -> str:
     return str(_uuid(value))
 
 
+class _Collected(ProcessingEvent):
+    """The library's `ProcessingEvent`, telling an aggregate by its class first: `isinstance`
+    against the library's runtime-checkable protocols walks each protocol's members (some 10 µs
+    on Python 3.11), twice for every aggregate a command saves."""
+
+    def collect_events(self, *objs, **kwargs):
+        others = []
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                others.append(obj)
+        super().collect_events(*others, **kwargs)
+
+
 class Factory(SQLAlchemyFactory):
     application_recorder_class = TrackedRecorder
 
@@ -618,6 +635,16 @@ class ServiceApplication(Application):
                 saves.append(True)  # known current again only after the outer transaction ends
             else:
                 self.freshness.foreign += 1  # committed in the library's own transaction
+        return recordings
+
+    def save(self, *objs, **kwargs):
+        """The library's `save`, its events collected by `_Collected`."""
+        processing_event = _Collected()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, kept as it calls it
         return recordings
 
     def _take_snapshots(self, processing_event) -> None:

@@ -27,6 +27,7 @@ when `INNOBASE_TRUST_CACHE=0`.
 from __future__ import annotations
 
 import contextvars
+import os
 import pickle
 from contextlib import contextmanager
 
@@ -76,9 +77,20 @@ class Freshness:
 
 
 def copy_of(aggregate):
-    """A deep copy, as the library's cache hands out (a command's changes never touch the cache),
-    made through pickle: half the time of `copy.deepcopy` for an application with its plan
-    (30 µs against 60), and the same copy for the plain values an aggregate holds."""
+    """A copy for a command, whose changes never touch the cached aggregate (as the library's
+    cache hands out a deep copy).
+
+    An aggregate class that declares `copied_one_level` promises that its events replace what its
+    dicts and lists hold, or add to them, and never change a held value in place: a copy of its
+    attributes and of each dict and list suffices (a section's content is shared, not copied),
+    some 3 µs for an application with its plan against 60 for `copy.deepcopy`. Tests check the
+    promise (`INNOBASE_CHECK_CACHE`). Any other aggregate is copied whole, through pickle (half
+    `copy.deepcopy`'s time, the same copy for the plain values aggregates hold)."""
+    if getattr(type(aggregate), "copied_one_level", False):
+        clone = object.__new__(type(aggregate))
+        clone.__dict__.update({name: value.copy() if type(value) in (dict, list) else value
+                               for name, value in vars(aggregate).items()})
+        return clone
     return pickle.loads(pickle.dumps(aggregate, pickle.HIGHEST_PROTOCOL))
 
 
@@ -87,21 +99,24 @@ class TrustingRepository(Repository):
 
     freshness: Freshness
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # With INNOBASE_CHECK_CACHE=1 (the tests), each cached aggregate's pickled bytes as its
+        # events last left it: a command that changed what its copy shares with the cache fails.
+        self._checked: dict | None = {} if os.environ.get("INNOBASE_CHECK_CACHE") == "1" else None
+
     def get(self, aggregate_id, *, version=None, **kwargs):
         if version is not None or kwargs or self.cache is None:
             return super().get(aggregate_id, version=version, **kwargs)
-        if not _read_everything.get() and self.freshness.fresh(aggregate_id):
-            try:
-                cached = self.cache.get(aggregate_id)
-            except KeyError:
-                pass
-            else:
-                _served_unread.set(True)
-                return copy_of(cached)
+        cached = self._cached(aggregate_id)
+        if cached is not None and not _read_everything.get() and self.freshness.fresh(aggregate_id):
+            _served_unread.set(True)
+            return copy_of(cached)
         mark = self.freshness.mark()
-        aggregate = super().get(aggregate_id)
+        aggregate = super().get(aggregate_id, deepcopy_from_cache=False)  # the cached one, fast-forwarded
         self.freshness.confirm(aggregate_id, mark)
-        return aggregate
+        self._as_its_events_left_it(aggregate_id, aggregate)
+        return copy_of(aggregate)
 
     def committed(self, domain_events, mark: int) -> None:
         """The process committed these events (in one round trip): apply them to the cached
@@ -110,15 +125,30 @@ class TrustingRepository(Repository):
             return
         for domain_event in domain_events:
             aggregate_id = domain_event.originator_id
-            try:
-                cached = self.cache.get(aggregate_id)
-            except KeyError:
-                cached = None
+            cached = self._cached(aggregate_id)
             if cached is not None and cached.version == domain_event.originator_version - 1:
                 domain_event.mutate(cached)
                 self.freshness.confirm(aggregate_id, mark)
+                self._as_its_events_left_it(aggregate_id, cached)
             else:
                 self.freshness.forget(aggregate_id)
+
+    def _cached(self, aggregate_id):
+        try:
+            cached = self.cache.get(aggregate_id)
+        except KeyError:
+            return None
+        if self._checked is not None and aggregate_id in self._checked:
+            if pickle.dumps(cached, pickle.HIGHEST_PROTOCOL) != self._checked[aggregate_id]:
+                raise AssertionError(f"the cached {type(cached).__name__} {aggregate_id} changed without an "
+                                     "event: a command changed a value its copy shares with the cache")
+        return cached
+
+    def _as_its_events_left_it(self, aggregate_id, cached) -> None:
+        if self._checked is not None:
+            if len(self._checked) >= MARKS_LIMIT:
+                self._checked.clear()
+            self._checked[aggregate_id] = pickle.dumps(cached, pickle.HIGHEST_PROTOCOL)
 
     def forget(self, aggregate_ids) -> None:
         for aggregate_id in aggregate_ids:

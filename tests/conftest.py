@@ -12,6 +12,8 @@ os.environ.setdefault("INNOBASE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/in
 os.environ.setdefault("INNOBASE_DB_PREFIX", "innobase_test")
 os.environ.setdefault("INNOBASE_RETRY_DELAYS_MS", "100,300,600")
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
+# Every service under test fails a command that changed a value its cached aggregate shares (shared.freshness).
+os.environ.setdefault("INNOBASE_CHECK_CACHE", "1")
 os.environ.setdefault(
     "INNOBASE_CLOCK_FILE",
     os.path.join(tempfile.gettempdir(), f"{os.environ['INNOBASE_DB_PREFIX']}-clock"),

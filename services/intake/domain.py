@@ -266,6 +266,11 @@ def in_submission_window(at: datetime) -> bool:
 class Application(Aggregate):
     """An applicant unit's application (申报) for one innovation base, with its plan."""
 
+    # Its events replace what its dicts and lists hold (a section's content, a file) or add to
+    # them (a version), never change a held value in place: the cache's copy for a command shares
+    # those values (`shared.freshness.copy_of`; tests check).
+    copied_one_level = True
+
     class Drafted(Aggregate.Created):
         applicant_id: str
         applicant_organization: str

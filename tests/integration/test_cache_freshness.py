@@ -74,10 +74,27 @@ class Memo(Aggregate):
         self.text = text
 
 
+class Shelf(Aggregate):
+    """An aggregate copied one level for commands: its events must replace what its dicts hold."""
+
+    copied_one_level = True
+
+    def __init__(self):
+        self.books = {"a": {"title": "一"}}
+
+    @event("Renamed")
+    def rename(self, title: str) -> None:
+        self.books["a"] = {"title": title}  # replaces the value held: the promise kept
+
+    @event("Scribbled")
+    def scribble(self, title: str) -> None:
+        self.books["a"]["title"] = title  # changes the value held in place: the promise broken
+
+
 class CacheProbe(ServiceApplication):
     name = "CacheProbe"
     service = "cache_probe"
-    application_aggregates = ("Memo",)
+    application_aggregates = ("Memo", "Shelf")
     env = {"AGGREGATE_CACHE_MAXSIZE": "100"}
 
 
@@ -122,3 +139,24 @@ def test_a_cached_aggregate_is_served_unread_only_while_nothing_else_wrote_it():
     app.freshness.lost()  # no listener: every load reads
     _, unread = loaded(app, memo.id)
     assert not unread
+
+
+def test_a_command_copy_shares_what_its_aggregate_replaces_and_changing_it_in_place_is_caught():
+    app = CacheProbe()
+    app.freshness.listening = True
+    shelf = Shelf()
+    app.save(shelf)
+    first, unread = loaded(app, shelf.id)
+    assert not unread
+    cached = app.repository.cache.get(shelf.id)
+    assert first.books == cached.books and first.books is not cached.books  # the dict is the copy's own
+    assert first.books["a"] is cached.books["a"]  # what it holds is shared
+
+    first.rename("二")
+    app.save(first)
+    renamed, unread = loaded(app, shelf.id)
+    assert unread and renamed.books == {"a": {"title": "二"}} and cached.books == {"a": {"title": "二"}}
+
+    renamed.scribble("三")  # changes the cached aggregate's title too, without an event of its own
+    with pytest.raises(AssertionError, match="changed without an event"):
+        loaded(app, shelf.id)  # the tests' check (INNOBASE_CHECK_CACHE=1) fails the next command
