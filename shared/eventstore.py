@@ -611,7 +611,7 @@ class ServiceApplication(Application):
 
         def committed(positions):  # called by the autonomous path only, once the events are committed
             autonomous.append(positions)
-            self.repository.committed(events, mark)
+            self.repository.committed(events, mark, processing_event.aggregates)
             for listener in self.commit_listeners:
                 listener(positions, events)
 

@@ -118,20 +118,32 @@ class TrustingRepository(Repository):
         self._as_its_events_left_it(aggregate_id, aggregate)
         return copy_of(aggregate)
 
-    def committed(self, domain_events, mark: int) -> None:
-        """The process committed these events (in one round trip): apply them to the cached
-        aggregates that stood just before them, as the next read would have; forget the others."""
+    def committed(self, domain_events, mark: int, saved: dict | None = None) -> None:
+        """The process committed these events (in one round trip): bring the cached aggregates
+        that stood just before them up to date, as the next read would have; forget the others.
+        An aggregate copied one level is replaced by a copy of the one saved (`saved`, by id),
+        which its events already changed; any other has the events applied."""
         if self.cache is None:
             return
+        replaced = set()
         for domain_event in domain_events:
             aggregate_id = domain_event.originator_id
+            if aggregate_id in replaced:
+                continue
             cached = self._cached(aggregate_id)
-            if cached is not None and cached.version == domain_event.originator_version - 1:
-                domain_event.mutate(cached)
-                self.freshness.confirm(aggregate_id, mark)
-                self._as_its_events_left_it(aggregate_id, cached)
-            else:
+            if cached is None or cached.version != domain_event.originator_version - 1:
                 self.freshness.forget(aggregate_id)
+                continue
+            aggregate = (saved or {}).get(aggregate_id)
+            if getattr(type(aggregate), "copied_one_level", False) and aggregate.version == max(
+                    e.originator_version for e in domain_events if e.originator_id == aggregate_id):
+                cached = copy_of(aggregate)  # the command may go on changing its own
+                self.cache.put(aggregate_id, cached)
+                replaced.add(aggregate_id)
+            else:
+                domain_event.mutate(cached)
+            self.freshness.confirm(aggregate_id, mark)
+            self._as_its_events_left_it(aggregate_id, cached)
 
     def _cached(self, aggregate_id):
         try:

@@ -153,10 +153,18 @@ def test_a_command_copy_shares_what_its_aggregate_replaces_and_changing_it_in_pl
     assert first.books["a"] is cached.books["a"]  # what it holds is shared
 
     first.rename("二")
-    app.save(first)
+    app.save(first)  # the cache now holds a copy of the aggregate saved
     renamed, unread = loaded(app, shelf.id)
-    assert unread and renamed.books == {"a": {"title": "二"}} and cached.books == {"a": {"title": "二"}}
+    assert unread and renamed.books == {"a": {"title": "二"}} == app.repository.cache.get(shelf.id).books
+    first.rename("不存")  # the command's own copy changes on: the cache does not
+    assert app.repository.cache.get(shelf.id).books == {"a": {"title": "二"}}
 
-    renamed.scribble("三")  # changes the cached aggregate's title too, without an event of its own
+    renamed.rename("三")
+    renamed.rename("四")
+    app.save(renamed)  # two events at once
+    again, unread = loaded(app, shelf.id)
+    assert unread and again.books == {"a": {"title": "四"}} and again.version == renamed.version
+
+    again.scribble("五")  # changes the cached aggregate's title too, without an event of its own
     with pytest.raises(AssertionError, match="changed without an event"):
         loaded(app, shelf.id)  # the tests' check (INNOBASE_CHECK_CACHE=1) fails the next command
