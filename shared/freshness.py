@@ -9,9 +9,10 @@ A process knows when that read is needless. Every commit notifies the service's
 channel, naming its last position and the instance that wrote it (see
 `TrackedRecorder._prepare_append`). The `CommitListener` of each service
 process hears them (`shared.notices`): a commit by another process, or a lost
-connection (a notice may have been missed), moves `Freshness.foreign` on. An aggregate whose
-cached state was current when `foreign` had its present value is served from
-the cache without the read; any other goes through the library's fast-forward.
+connection (a notice may have been missed), moves `Freshness.foreign` on. An
+aggregate whose cached state was current when `foreign` had its present value
+is served from the cache without the read; any other goes through the
+library's fast-forward.
 The process's own one-round-trip commits bring their aggregates' cached state
 up to date with the events just written.
 

@@ -84,9 +84,14 @@ class CommitListener(BackgroundLoop):
     identifier = "commit-notices"
 
     def setup(self):
+        from shared import settings
         from shared.eventstore import application
 
         self.app = application(self.app_cls)
+        # Ops' switch: every command reads (the library's fast-forward); the waiters are still told.
+        self.trusting = os.environ.get("INNOBASE_TRUST_CACHE", "1") != "0"
+        # Fault tests: the cache hears nothing, as if every notice came late (the conflicts then met are run again).
+        self.deaf = "deaf_freshness" in settings.get().faults
 
     def stop(self):
         self.app.freshness.lost()
@@ -95,21 +100,16 @@ class CommitListener(BackgroundLoop):
     kill = stop
 
     def run_once(self):
-        from shared import settings
         from shared.eventstore import INSTANCE, connect
 
         freshness = self.app.freshness
-        # Ops' switch: every command reads (the library's fast-forward); the waiters are still told.
-        trusting = os.environ.get("INNOBASE_TRUST_CACHE", "1") != "0"
-        # Fault tests: the cache hears nothing, as if every notice came late (the conflicts then met are run again).
-        deaf = "deaf_freshness" in settings.get().faults
         pg = connect(self.app.database_url)
         try:
             pg.autocommit = True
             with pg.cursor() as cursor:
                 cursor.execute(f"LISTEN {self.app.recorder.channel_name}")
             freshness.foreign += 1  # what was cached before may have changed unheard
-            freshness.listening = trusting
+            freshness.listening = self.trusting
             self.app.commit_notices.tell(None)  # and the waiters may have missed commits
             while not self.stopping:
                 try:
@@ -121,7 +121,7 @@ class CommitListener(BackgroundLoop):
                 pg.notifies.clear()
                 if not notified:
                     continue
-                if not deaf:
+                if not self.deaf:
                     for payload in notified:
                         freshness.heard(payload, INSTANCE)
                 self.app.commit_notices.tell(notified)

@@ -12,9 +12,9 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from shared import catalogue
 from shared.blobs import MAX_BYTES, SHA256_ERROR, SHA256_PATTERN
-from shared.fastload import FastLoader
 from shared.contracts import BASE_TYPES, SECTIONS
 from shared.contracts.intake import UNIT_KINDS, UNIT_ROLES
+from shared.fastload import FastLoader
 from services.intake import plan
 from services.intake.domain import APPLICANT_CATEGORIES, STAGES
 

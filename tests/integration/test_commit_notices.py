@@ -27,7 +27,7 @@ class NoticeProbe(ServiceApplication):
 def listening(app: ServiceApplication) -> tuple[CommitListener, eventlet.greenthread.GreenThread]:
     """The process's listener running in a green thread, as nameko runs it."""
     listener = CommitListener(NoticeProbe)
-    listener.app = app
+    listener.app, listener.trusting, listener.deaf = app, True, False  # what `setup` reads
     return listener, eventlet.spawn(listener.run_once)
 
 

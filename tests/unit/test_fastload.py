@@ -13,6 +13,8 @@ from deploy.samples import sections
 from services.intake import schemas
 from shared.fastload import FastLoader
 
+pytestmark = pytest.mark.unit
+
 JUNK = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=True),
                  st.text(max_size=3), st.lists(st.integers(), max_size=2),
                  st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
