@@ -1,8 +1,10 @@
-"""What formal review and expert review share: running a command again when it lost a race."""
+"""What formal review and expert review share: running a command again when it lost a race, and
+moving a request's deadline."""
 from __future__ import annotations
 
 import random
 import time
+from datetime import datetime
 from typing import Callable, TypeVar
 
 from shared.errors import ConcurrencyConflict
@@ -31,3 +33,10 @@ def retrying(command: Callable[[], T], attempts: int = ATTEMPTS) -> T:
                 raise
             time.sleep(random.uniform(0, min(MAX_PAUSE, 0.01 * 2 ** attempt)))
     raise AssertionError("unreachable")
+
+
+def extend_request(request: dict, new_deadline: datetime, reason: str) -> None:
+    """A supplement or revision request's deadline moved: the extension kept beside the request
+    (from, to, why), the request open again until the new deadline."""
+    request["extensions"].append({"from": request["deadline"], "to": new_deadline, "reason": reason})
+    request.update(deadline=new_deadline, state="open")

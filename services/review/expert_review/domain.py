@@ -27,6 +27,7 @@ from shared.errors.review import (
     RequestNotFound,
     WrongStage,
 )
+from services.review.common import extend_request
 
 EXPERT_NAMESPACE = uuid.UUID("0b8d5f3e-6c2a-4e1f-9a7b-3d5c7e9f1a24")
 APPRAISAL_NAMESPACE = uuid.UUID("5e2c8a4f-1b7d-4f3e-8c6a-9d0e2f4a6b35")
@@ -682,9 +683,7 @@ class Appraisal(Aggregate):
     @event("RevisionDeadlineExtended")
     def _revision_extended(self, application_id: str, request_id: str, new_deadline: datetime, reason: str,
                            actor: dict) -> None:
-        revision = self.revisions[-1]
-        revision["extensions"].append({"from": revision["deadline"], "to": new_deadline, "reason": reason})
-        revision.update(deadline=new_deadline, state="open")
+        extend_request(self.revisions[-1], new_deadline, reason)
         self.state = REVISION_REQUESTED
 
     def confirm_revision(self, chair: str, note: str, actor: dict) -> None:

@@ -20,6 +20,7 @@ from shared.errors.review import (
     UnknownChecklistItem,
     WrongStage,
 )
+from services.review.common import extend_request
 
 CASE_NAMESPACE = uuid.UUID("7a4e2d0c-5b8f-4c3a-9e61-0d2f8b7c4a15")
 SEQUENCE_NAMESPACE = uuid.UUID("c1d9e8f7-2a3b-4c5d-8e9f-a0b1c2d3e4f5")
@@ -412,9 +413,7 @@ class Case(Aggregate):
     @event("SupplementDeadlineExtended")
     def _supplement_extended(self, application_id: str, request_id: str, new_deadline: datetime, reason: str,
                              actor: dict) -> None:
-        request = self.requests[-1]
-        request["extensions"].append({"from": request["deadline"], "to": new_deadline, "reason": reason})
-        request.update(deadline=new_deadline, state="open")
+        extend_request(self.requests[-1], new_deadline, reason)
         self.state = AWAITING_SUPPLEMENT
 
     def pass_review(self, checklist: list[dict], note: str, actor: dict) -> None:
