@@ -1,6 +1,5 @@
 """Fault tests: processes killed, messages redelivered, connections dropped,
 poison messages. Each asserts the exact state that results."""
-import json
 import subprocess
 import sys
 import threading
@@ -8,15 +7,13 @@ import time
 import uuid
 
 import pytest
-from kombu import Connection, Exchange
 
 from services.intake.application import Intake
 from shared import settings
-from shared.consumer import ATTEMPT_HEADER, ERROR_HEADER, ERROR_TYPE_HEADER
 from shared.deadletters import list_dead_letters
 from shared.errors import InnobaseError
 from tests.support.applications import Direct, OverRpc, complete_draft, prepare, submit_complete, token_for
-from tests.support.messages import envelope, submitted_payload
+from tests.support.messages import deliver, envelope, submitted_payload
 from tests.support.cluster import Cluster, eventually, purge, queue_depth, rpc, sql
 from tests.support.outage import BrokerLink
 
@@ -65,14 +62,6 @@ def processed_positions(application_ids):
     return [r[0] for r in rows]
 
 
-def publish_raw(body, routing_key, message_id=None):
-    s = settings.get()
-    exchange = Exchange(s.events_exchange, type="topic", durable=True)
-    with Connection(s.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        conn.Producer().publish(body, exchange=exchange, routing_key=routing_key, serializer="json",
-                                delivery_mode=2, message_id=message_id, declare=[exchange])
-
-
 def submitted_message(position, unit):
     application_id = str(uuid.uuid4())
     return envelope("intake", "ApplicationSubmitted", position, submitted_payload(application_id, unit))
@@ -115,11 +104,11 @@ def test_the_same_message_delivered_twice_has_one_effect(cluster):
     unit = f"OU-{uuid.uuid4().hex[:6]}"
     cluster.start("endorsement")
     message = submitted_message(synthetic_position(), unit)
-    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    deliver(message)
     eventually(lambda: items(unit))
     log_position = sql("endorsement", "SELECT max(id) FROM endorsement_events")
-    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
-    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    deliver(message)
+    deliver(message)
     eventually(lambda: queue_depth("endorsement.events") == 0)
     time.sleep(0.5)
     assert items(unit) == [(message["application_id"], 1, "queued")]
@@ -225,7 +214,7 @@ def test_a_message_breaking_its_contract_is_parked_with_the_reason_and_changes_n
     before = sql("endorsement", "SELECT coalesce(max(id), 0) FROM endorsement_events")
     message = submitted_message(synthetic_position(), "OU-poison")
     del message["payload"]["digest"]
-    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    deliver(message)
     letters = eventually(lambda: [d for d in list_dead_letters("endorsement") if d["event_id"] == message["event_id"]])
     assert letters[0]["error_type"] == "ContractViolation"
     assert "digest" in letters[0]["error"]
@@ -237,7 +226,7 @@ def test_a_failing_handler_is_retried_then_parked_and_ops_replay_it(cluster):
     unit = f"OU-{uuid.uuid4().hex[:6]}"
     failing = cluster.start("endorsement", faults="fail_reactions")
     message = submitted_message(synthetic_position(), unit)
-    publish_raw(message, "intake.ApplicationSubmitted.v1", message["event_id"])
+    deliver(message)
     letters = eventually(lambda: [d for d in list_dead_letters("endorsement") if d["event_id"] == message["event_id"]],
                          timeout=30)
     assert letters[0]["attempts"] == len(settings.get().retry_delays_ms)

@@ -7,19 +7,9 @@ from kombu import Connection, Exchange, Queue
 
 from shared import settings
 from tests.support.cluster import Cluster, eventually, purge, sql
-from tests.support.messages import envelope, submitted_payload
+from tests.support.messages import deliver, envelope, submitted_payload
 
 pytestmark = pytest.mark.faults
-
-
-def publish(messages):
-    s = settings.get()
-    exchange = Exchange(s.events_exchange, type="topic", durable=True)
-    with Connection(s.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        producer = conn.Producer()
-        for message in messages:
-            producer.publish(message, exchange=exchange, routing_key="intake.ApplicationSubmitted.v1",
-                             serializer="json", delivery_mode=2, declare=[exchange])
 
 
 def submissions(unit, count):
@@ -41,14 +31,14 @@ def test_when_the_publishing_instance_dies_another_publishes_everything():
         first = cluster.start("endorsement")
         second = cluster.start("endorsement")
         batches = [submissions(unit, 15) for _ in range(3)]
-        publish(batches[0])
+        deliver(*batches[0])
         eventually(lambda: len(queued(unit)) == 15, timeout=30)
         cluster.kill(first)
-        publish(batches[1])
+        deliver(*batches[1])
         eventually(lambda: len(queued(unit)) == 30, timeout=30)
         cluster.start("endorsement")
         cluster.kill(second)  # whichever held the lock, one of the two kills hit it
-        publish(batches[2])
+        deliver(*batches[2])
         eventually(lambda: len(queued(unit)) == 45, timeout=30)
 
         expected = {str(p) for (p,) in sql(

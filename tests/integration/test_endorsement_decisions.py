@@ -19,7 +19,7 @@ from kombu import Connection, Queue
 
 from services.endorsement.application import Endorsement
 from services.endorsement.domain import quota_slot_id
-from shared import clock, contracts, settings
+from shared import clock, settings
 from shared.errors import InnobaseError, InvalidInput, NotAuthorized, RuleViolation
 from shared.errors.endorsement import (
     PlanVersionSuperseded,
@@ -29,9 +29,10 @@ from shared.errors.endorsement import (
     UnitPairMismatch,
     WrongStage,
 )
-from shared.outbox import event_id, events_exchange
+from shared.outbox import events_exchange
 from tests.conftest import TEST_START
 from tests.support.clock import set_time
+from tests.support import messages
 from tests.support.cluster import eventually, rpc, running, sql, token
 
 pytestmark = pytest.mark.integration
@@ -47,42 +48,9 @@ OPINION = {"text": "经审核，申报材料真实完整，同意推荐。", "he
 
 # --- playing the upstream services ------------------------------------------------------
 
-class Upstream:
-    """Intake, formal review and expert review as endorsement sees them: their events on the
-    exchange, each source's positions increasing and each application's chain of
-    `previous_position` intact, every payload checked against its contract."""
-
-    def __init__(self):
-        base = 200_000_000 + uuid.uuid4().int % 100_000 * 1_000
-        self.positions = {"intake": base, "formal_review": base, "expert_review": base}
-        self.last: dict[tuple[str, str], int] = {}
-        self.sent: list[dict] = []  # every message, for tests that deliver them again
-
-    def publish(self, source: str, event_type: str, payload: dict, chain: str | None = None) -> dict:
-        self.positions[source] += 1
-        position = self.positions[source]
-        key = (source, chain or str(payload["application_id"]))
-        event = contracts.build(
-            source, event_type, 1, payload, event_id=event_id(source, position), position=position,
-            application_id=payload.get("application_id"), occurred_at=clock.now().isoformat(), actor=None,
-            previous_position=self.last.get(key), caused_by=None,
-        )
-        self.last[key] = position
-        message = event.as_message()
-        self.deliver(message)
-        self.sent.append(message)
-        return message
-
-    @staticmethod
-    def deliver(message: dict) -> None:
-        """Put a message on the exchange: the first time, or again as a redelivery."""
-        s = settings.get()
-        with Connection(s.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-            conn.Producer().publish(
-                message, exchange=events_exchange(), serializer="json", delivery_mode=2,
-                routing_key=contracts.routing_key(message["source"], message["type"], message["version"]),
-                message_id=message["event_id"], declare=[events_exchange()],
-            )
+class Upstream(messages.Upstream):
+    """Intake, formal review and expert review as endorsement sees them (`messages.Upstream`),
+    with their events in the words of each stage."""
 
     # intake
 

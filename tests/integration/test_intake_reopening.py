@@ -17,8 +17,9 @@ from shared.clock import BEIJING
 from shared.errors.intake import ApplicationClosed, SectionClosed, VersionNotFound
 from tests.conftest import TEST_START
 from tests.support import clock as test_clock
-from tests.support.applications import OverRpc, PublishedEvents, Upstream, prepare, submit_complete
+from tests.support.applications import OverRpc, PublishedEvents, prepare, submit_complete
 from tests.support.cluster import eventually, running, sql
+from tests.support.messages import Upstream
 
 pytestmark = pytest.mark.integration
 VIA = OverRpc()
@@ -234,8 +235,7 @@ def test_a_redelivered_request_reopens_once(submitted, upstream):
     application_id = receipt["application_id"]
     message = upstream.publish("endorsement", "ApplicationReturned", returned(application_id, ["goals"]))
     eventually(lambda: listed(setup, application_id)["stage"] == "returned")
-    upstream.publish("endorsement", "ApplicationReturned", returned(application_id, ["goals"]),
-                     position=message["position"])
+    upstream.deliver(message)  # the same message again
     eventually(lambda: sql("intake", "SELECT count(*) FROM processed_messages WHERE source = 'endorsement'"
                                      " AND position = %s", message["position"]) == [(1,)])
     assert events_of(application_id, "SectionsReopened") == 1

@@ -8,22 +8,17 @@ contracts).
 """
 from __future__ import annotations
 
-import itertools
-import random
-import threading
 import time
 import uuid
 
 import pytest
 from aiosmtpd.controller import Controller
-from kombu import Connection, Exchange
 
-from shared import contracts, settings
-from shared.outbox import event_id
 from tests.conftest import TEST_START
 from tests.support import clock as test_clock
 from tests.support.mail import Mail, Mailbox, free_port  # noqa: F401
 from tests.support.cluster import Cluster, eventually, purge, queue_depth, rpc, sql, token
+from tests.support.messages import Upstream, deliver
 
 pytestmark = pytest.mark.integration
 OFFICERS = ("officer-wang@sac.test", "officer-li@sac.test")
@@ -61,46 +56,6 @@ def service(mailbox):
 
 
 # --- the upstream services, played by the test ------------------------------------------------
-
-class Upstream:
-    """Publishes integration events as the named services' outboxes would."""
-
-    def __init__(self):
-        # positions far from any other test's, increasing per source
-        self._positions = {}
-        self._base = random.randrange(10**6, 10**9) * 100
-        self._last: dict[tuple[str, str], int] = {}
-        self._lock = threading.Lock()
-
-    def message(self, source: str, event_type: str, payload: dict) -> dict:
-        with self._lock:
-            counter = self._positions.setdefault(source, itertools.count(self._base))
-            position = next(counter)
-            application_id = payload.get("application_id")
-            previous = self._last.get((source, application_id)) if application_id else None
-            if application_id:
-                self._last[(source, application_id)] = position
-        event = contracts.build(
-            source, event_type, 1, payload, event_id=event_id(source, position), position=position,
-            application_id=application_id, occurred_at=test_clock.now().isoformat(), actor=None,
-            previous_position=previous, caused_by=None,
-        )
-        return event.as_message()
-
-    def publish(self, source: str, event_type: str, payload: dict) -> dict:
-        message = self.message(source, event_type, payload)
-        send(message)
-        return message
-
-
-def send(message: dict) -> None:
-    s = settings.get()
-    exchange = Exchange(s.events_exchange, type="topic", durable=True)
-    routing_key = contracts.routing_key(message["source"], message["type"], message["version"])
-    with Connection(s.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        conn.Producer().publish(message, exchange=exchange, routing_key=routing_key, serializer="json",
-                                delivery_mode=2, message_id=message["event_id"], declare=[exchange])
-
 
 def person(name: str, email_address: str | None) -> dict:
     return {"name": name, "title": "主任", "phone": "025-12345678", "fax": None, "email": email_address}
@@ -416,7 +371,7 @@ def test_the_same_event_delivered_three_times_tells_each_party_once(service, mai
         "organizing_unit_id": case.organizing, "plan_version": 1, "digest": "b" * 64,
         "queued_at": test_clock.now().isoformat()})
     for _ in range(3):
-        send(queued)
+        deliver(queued)
     wait_processed(queued)
     eventually(lambda: queue_depth("notification.events") == 0)
     mail_settled()

@@ -1,27 +1,23 @@
 """Helpers the review tests share (no tests of their own): upstream services played by
 publishing their integration events exactly as they would, tokens, and what to look at.
 
-`Upstream(source)` numbers its events with increasing positions (from a range no
-real service of the test session reaches) and chains `previous_position` per
-application, as the source's outbox does; every payload goes through
-`shared.contracts.build`, so a test cannot publish what the real service could not.
+`intake`, `endorsement` and `formal_review` publish as those services' outboxes would
+(`tests.support.messages.Upstream`: increasing positions, `previous_position` chained per
+application, every payload through `shared.contracts.build`, so a test cannot publish what
+the real service could not).
 """
 from __future__ import annotations
 
 import base64
-import itertools
-import threading
 import uuid
 from datetime import timedelta
 
-from kombu import Connection
-
 from services.intake.credit_code import make_credit_code
-from shared import clock, contracts, settings
+from shared import clock
 from shared.contracts import SECTIONS
 from shared.contracts.review import DIMENSIONS
-from shared.outbox import event_id, events_exchange
 from tests.support.cluster import eventually, rpc, sql, token
+from tests.support.messages import Upstream
 
 TEST_START = "2026-06-01T10:00:00+08:00"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -29,43 +25,10 @@ SCAN = {"sha256": "a" * 64, "name": "stamped-plan.pdf", "size": 2048, "media_typ
 LETTER = {"sha256": "b" * 64, "name": "recommendation-letter.pdf", "size": 1024, "media_type": "application/pdf"}
 EVIDENCE = [{"sha256": "c" * 64, "name": "certificate.pdf", "size": 512, "media_type": "application/pdf"}]
 QUALIFICATIONS = {"regional": 6, "domain": 5, "international": 5}
-_positions = {source: itertools.count(40_000_000 + 1_000_000 * n)
-              for n, source in enumerate(("intake", "endorsement", "formal_review"))}
-_lock = threading.Lock()
-
-
-class Upstream:
-    """One upstream service, played by the test."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self.last: dict[str, int] = {}
-
-    def publish(self, event_type: str, payload: dict) -> dict:
-        with _lock:
-            position = next(_positions[self.source])
-            application_id = payload.get("application_id")
-            key = str(application_id or uuid.uuid4())
-            previous = self.last.get(key)
-            self.last[key] = position
-        event = contracts.build(
-            self.source, event_type, 1, payload, event_id=event_id(self.source, position), position=position,
-            application_id=str(application_id) if application_id else None,
-            occurred_at=clock.now().isoformat(), actor=None, previous_position=previous, caused_by=None)
-        publish_raw(event.as_message(), event.routing_key)
-        return event.as_message()
-
-
-def publish_raw(body: dict, routing_key: str) -> None:
-    exchange = events_exchange()
-    with Connection(settings.get().amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        conn.Producer().publish(body, exchange=exchange, routing_key=routing_key, serializer="json",
-                                delivery_mode=2, message_id=body["event_id"], declare=[exchange])
-
-
-intake = Upstream("intake")
-endorsement = Upstream("endorsement")
-formal_review = Upstream("formal_review")
+UPSTREAM = Upstream()
+intake = UPSTREAM.speaking_as("intake")
+endorsement = UPSTREAM.speaking_as("endorsement")
+formal_review = UPSTREAM.speaking_as("formal_review")
 
 
 def credit_code(seed: str | None = None) -> str:

@@ -236,32 +236,3 @@ class PublishedEvents:
         """Received events of that type whose payload has the given values."""
         return [m for m in self.drain() if m["type"] == event_type
                 and all(m["payload"].get(key) == value for key, value in payload.items())]
-
-
-class Upstream:
-    """Plays a later stage (endorsement, formal_review, expert_review): publishes its events as
-    its outbox would, each at a fresh position of that source."""
-
-    def __init__(self):
-        self._position = 70_000_000 + random.randrange(10_000_000) * 10
-
-    def publish(self, source: str, event_type: str, payload: dict, position: int | None = None) -> dict:
-        from kombu import Connection
-
-        from shared import contracts, settings
-        from shared.outbox import events_exchange
-
-        if position is None:
-            self._position += 1
-            position = self._position
-        event = contracts.build(
-            source, event_type, 1, payload, event_id=str(uuid.uuid4()), position=position,
-            application_id=payload.get("application_id"), occurred_at="2026-06-01T10:00:00+08:00", actor=None,
-            previous_position=None, caused_by=None,
-        )
-        exchange = events_exchange()
-        with Connection(settings.get().amqp_uri, transport_options={"confirm_publish": True}) as conn:
-            conn.Producer().publish(event.as_message(), exchange=exchange, routing_key=event.routing_key,
-                                    serializer="json", delivery_mode=2, message_id=event.event_id,
-                                    declare=[exchange])
-        return event.as_message()
