@@ -101,3 +101,28 @@ def test_a_failing_waiter_does_not_keep_the_others_from_being_told():
     notices.subscribe(told.append)
     notices.tell(["1 host:1"])
     assert told == [["1 host:1"]]
+
+
+def test_the_outbox_is_woken_by_the_process_listener_for_a_commit_it_was_not_told_of(monkeypatch):
+    """A commit the outbox's process did not make itself (here: another application object, as
+    another instance would) reaches the outbox through the listener's notice, long before its
+    poll would have found it."""
+    from shared import outbox as outbox_module
+    from shared.outbox import Outbox, OutboxPublisher
+
+    monkeypatch.setattr(outbox_module, "POLL_SECONDS", 60.0)  # only a notice can wake it in time
+    app, elsewhere = NoticeProbe(), NoticeProbe()
+    listener, listening_thread = listening(app)
+    publisher = OutboxPublisher(NoticeProbe)
+    publisher.outbox = Outbox(app)
+    publishing_thread = eventlet.spawn(publisher._lead_and_publish)
+    try:
+        until(lambda: publisher.outbox._position == app.log_position())  # led, and read what was there
+        tally = Tally()
+        tally.count()
+        elsewhere.save(tally)
+        until(lambda: publisher.outbox._position == app.log_position(), seconds=5.0)
+    finally:
+        publisher._stopping = listener._stopping = True
+        publishing_thread.kill()
+        listening_thread.kill()
