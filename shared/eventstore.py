@@ -603,7 +603,7 @@ class ServiceApplication(Application):
         saved["project"] = project
         # Outside a transaction, events that need neither a read model nor a lookup are written in
         # one round trip (`TrackedRecorder._append_autonomously`).
-        saved["autonomous"] = saved.get("processed") is None and not any(
+        saved["autonomous"] = saved.get("processed") is None and not _in_transaction() and not any(
             self.needs_projection(e) or self._application_of(e) is None for e in events)
 
         mark = self.freshness.mark()

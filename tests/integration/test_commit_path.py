@@ -250,7 +250,11 @@ def test_events_needing_no_read_model_commit_in_one_round_trip_with_hashes_index
     listening.close()
 
 
-def test_inside_a_transaction_the_same_events_commit_or_roll_back_with_it(probe, heard):
+def test_inside_a_transaction_the_same_events_commit_or_roll_back_with_it(probe, heard, monkeypatch):
+    appending = []  # what the outbox would see of this process's one-round-trip appends in flight
+    insert_events = probe.recorder.insert_events
+    monkeypatch.setattr(probe.recorder, "insert_events",
+                        lambda *args, **kwargs: appending.append(probe.appending) or insert_events(*args, **kwargs))
     note = Note()
     with pytest.raises(RuntimeError):
         with probe.transaction():
@@ -261,6 +265,9 @@ def test_inside_a_transaction_the_same_events_commit_or_roll_back_with_it(probe,
     with probe.transaction():
         probe.save(kept)
     assert len(note_positions(kept)) == 1 and heard == []
+    assert appending == [0, 0]  # not counted as in flight: the outbox never waits for them
+    probe.save(Note())
+    assert appending == [0, 0, 1] and probe.appending == 0
 
 
 def test_the_outbox_passes_its_own_quiet_commits_without_reading_them_back(probe):
