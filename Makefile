@@ -12,7 +12,7 @@ export PYTHONWARNINGS ?= ignore
 .PHONY: run test setup infra bench clean
 
 run: setup
-	$(PY) -m deploy.supervisor
+	$(PY) -m innobase.supervisor
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -19,7 +19,7 @@ import time
 import uuid
 
 from benchmarks import common
-from deploy import supervisor
+from innobase import supervisor
 from shared import settings
 from shared.eventstore import connect
 

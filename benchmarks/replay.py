@@ -138,7 +138,7 @@ class Filler:
     def _register_units(self) -> list[dict]:
         """Unit pairs in the officer's register: regional ones by province, industry ones by domain."""
         from services.intake import regions
-        from deploy.samples import unit_details
+        from innobase.samples import unit_details
         from services.intake.domain import Unit
 
         pairs, units = [], []
@@ -168,7 +168,7 @@ class Filler:
         from services.intake import regions
         from shared import blobs
         from shared.auth import Caller
-        from deploy.samples import CHECKLIST_SIZES, applicant_details, sections, tiny_pdf, tiny_png
+        from innobase.samples import CHECKLIST_SIZES, applicant_details, sections, tiny_pdf, tiny_png
 
         rng = random.Random(i)
         pair = self.pairs[i % len(self.pairs)]

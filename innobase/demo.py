@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from deploy import samples
+from innobase import samples
 from shared import auth, catalogue, clock, settings
 from shared.clock import BEIJING
 from shared.errors import InnobaseError, RuleViolation
@@ -327,7 +327,7 @@ class Demo:
                      f"{case.get('result', '')}")
         self.say("")
         self.say(f"timeline of A ({self.outcome['A']['application_id']}):")
-        from shared import timeline
+        from innobase import timeline
 
         self.say(timeline.render(timeline.merged(self.outcome["A"]["application_id"])))
         return self.outcome
