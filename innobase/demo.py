@@ -25,9 +25,10 @@ from datetime import timedelta
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from innobase import samples
-from shared import auth, catalogue, clock, settings
+from shared import auth, clock, settings
 from shared.clock import BEIJING
 from shared.errors import InnobaseError, RuleViolation
+from shared.reference import catalogue
 
 OFFICER = ("officer-demo", "officer", "SAC")
 
@@ -350,7 +351,7 @@ def _inside_window() -> bool:
 
 
 def _provinces_with_prefectures() -> list[tuple[str, str]]:
-    from services.intake import regions
+    from shared.reference import regions
 
     pairs = []
     for province in regions.provinces():
