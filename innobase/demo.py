@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from innobase import samples
+from innobase import remote_errors, samples  # noqa: F401  (remote_errors: typed errors come back as their classes)
 from shared import auth, clock, settings
 from shared.clock import BEIJING
 from shared.errors import InnobaseError, RuleViolation

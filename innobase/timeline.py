@@ -10,6 +10,7 @@ import heapq
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from innobase import remote_errors  # noqa: F401  (typed errors come back as their classes)
 from shared import auth, settings
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from shared.reference.credit_code import make_credit_code
 from shared.errors import InvalidInput, NotAuthorized, RuleViolation
-from shared.errors.intake import (
+from services.intake.errors import (
     AlreadyRegistered,
     ApplicantNotRegistered,
     InvalidCreditCode,

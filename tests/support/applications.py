@@ -27,7 +27,7 @@ from innobase.samples import (  # noqa: F401  (re-exported for the tests)
 )
 from shared import auth
 from shared.auth import Caller
-from shared.errors.intake import AlreadyRegistered
+from services.intake.errors import AlreadyRegistered
 
 OFFICER = Caller("officer-tests", "officer", "SAC")
 

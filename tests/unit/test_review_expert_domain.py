@@ -29,7 +29,7 @@ from services.review.expert_review.domain import (
 from shared import contracts
 from shared.clock import BEIJING
 from shared.errors import RuleViolation
-from shared.errors.review import (
+from services.review.errors import (
     ConflictOfInterest,
     DomainBaseExists,
     DomainBaseLimitReached,

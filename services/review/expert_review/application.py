@@ -51,7 +51,7 @@ from shared import blobs, clock
 from shared.auth import Caller
 from shared.contracts import IntegrationEvent
 from shared.contracts.review import DIMENSIONS
-from shared.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
+from services.review.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
 from shared.eventstore import ServiceApplication, jsonable
 from shared.reference import catalogue, regions
 from shared.reference.credit_code import check_credit_code
