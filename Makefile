@@ -15,6 +15,7 @@ run: setup
 	$(PY) -m innobase.supervisor
 
 test: setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

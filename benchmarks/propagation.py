@@ -21,7 +21,7 @@ import uuid
 from benchmarks import common
 from innobase import supervisor
 from shared import settings
-from shared.eventstore import connect
+from shared.database import connect
 
 
 def main() -> None:
