@@ -12,9 +12,10 @@ export PYTHONWARNINGS ?= ignore
 .PHONY: run test setup infra bench clean
 
 run: setup
-	$(PY) -m deploy.supervisor
+	$(PY) -m innobase.supervisor
 
 test: setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -20,7 +20,7 @@ import threading
 import time
 
 from benchmarks import common  # first: isolated settings, the clock inside the submission window
-from deploy import supervisor
+from innobase import supervisor
 from shared import auth, settings
 
 PORT = int(os.environ.setdefault("INNOBASE_HTTP_PORT", "8181"))
@@ -71,7 +71,7 @@ def run(args) -> dict:
     from argon2 import PasswordHasher
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    from deploy.samples import new_credit_code
+    from innobase.samples import new_credit_code
 
     password = "Bench-Password-2026"
     email = "bench-applicant@units.example.cn"

@@ -9,7 +9,7 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from deploy.supervisor import RUNNING
+from innobase.supervisor import RUNNING
 from shared import auth
 from tests.support.cluster import eventually, rpc, running, sql
 from tests.support.http import PASSWORD, Browser, HttpDemo, HttpProblem, Script, link_token
@@ -57,7 +57,7 @@ def admin(system) -> Browser:
 
 
 def applicant_account(system, credit_code=None) -> tuple[Browser, str, str]:
-    from deploy.samples import new_credit_code
+    from innobase.samples import new_credit_code
 
     credit_code = credit_code or new_credit_code("320500")
     email = f"applicant-{uuid.uuid4().hex[:8]}@units.example.cn"
@@ -149,7 +149,7 @@ def test_bad_input_is_a_problem_naming_the_field_and_changes_nothing(system):
 
 def prepared_draft(system):
     """An applicant's registered unit and a draft, the units registered by the officer."""
-    from deploy import samples
+    from innobase import samples
 
     applicant, _, credit_code = applicant_account(system)
     officer = admin(system)
@@ -166,7 +166,7 @@ def prepared_draft(system):
 
 
 def test_a_stale_write_answers_412_and_the_current_etag_saves(system):
-    from deploy import samples
+    from innobase import samples
 
     applicant, draft = prepared_draft(system)
     path = f"/api/v1/applications/{draft['application_id']}"
@@ -180,7 +180,7 @@ def test_a_stale_write_answers_412_and_the_current_etag_saves(system):
 
 
 def test_an_upload_is_multipart_checked_while_read_and_a_too_large_one_is_413(system):
-    from deploy import samples
+    from innobase import samples
 
     applicant, draft = prepared_draft(system)
     path = f"/api/v1/applications/{draft['application_id']}/attachments"

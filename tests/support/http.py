@@ -15,7 +15,7 @@ import uuid
 
 import requests
 
-from deploy.demo import OFFICER, Demo
+from innobase.demo import OFFICER, Demo
 from services.gateway.api.routes import ALL_ROUTES
 from shared.errors import InnobaseError
 
