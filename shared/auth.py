@@ -64,6 +64,8 @@ def mint(party_id: str, role: str, organization: str, ttl_seconds: int = 3600, s
 def verify(token: str | None, secret: str | None = None) -> Caller:
     if not token:
         raise AuthenticationFailed("no token in the call context", {"rule": "token_missing"})
+    if not isinstance(token, str):
+        raise AuthenticationFailed("the token is not a string", {"rule": "token_invalid"})
     caller, expires = _verified(token, secret or settings.get().token_secret)
     if expires <= clock.now().timestamp():
         raise AuthenticationFailed("token expired", {"rule": "token_expired"})

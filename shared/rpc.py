@@ -9,6 +9,7 @@ its outbox and the `health()` RPC.
 from __future__ import annotations
 
 import gc
+import re
 import logging
 import os
 
@@ -27,6 +28,30 @@ from shared.outbox import OutboxPublisher
 remote = rpc(expected_exceptions=InnobaseError)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value, path: tuple = ()) -> dict:
+    """Fields holding text that PostgreSQL and UTF-8 cannot store: a NUL character or a lone
+    surrogate (half of a UTF-16 pair). Refused by name before any schema or database sees them."""
+    problems: dict = {}
+    if isinstance(value, str):
+        # ASCII text (base64 files, codes, most names) needs only the quick NUL scan
+        found = ("\x00" in value and _UNSTORABLE.search(value)) if value.isascii() else _UNSTORABLE.search(value)
+        if found:
+            problems[".".join(map(str, path)) or "value"] = [
+                "Must not contain a NUL character." if found.group() == "\x00"
+                else "Must be valid Unicode (a lone surrogate was sent)."]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problems.update(unstorable_text(key, path + (f"{key!r} (key)",)) if isinstance(key, str) else {})
+            problems.update(unstorable_text(item, path + (key,)))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            problems.update(unstorable_text(item, path + (index,)))
+    return problems
+
+
 def command(schema: type[Schema] | None = None):
     """Authenticate, validate, then run: `def method(self, caller, data)`."""
 
@@ -37,6 +62,9 @@ def command(schema: type[Schema] | None = None):
     def decorate(method):
         def entry(self, **arguments):
             caller = self.caller()
+            unstorable = unstorable_text(arguments)
+            if unstorable:
+                raise InvalidInput.for_fields(unstorable)
             if loader is None:
                 if arguments:
                     raise InvalidInput.for_fields({name: ["Unknown field."] for name in arguments})

@@ -310,3 +310,54 @@ def test_passwords_never_reach_an_event_of_any_service(played, system):
         rows = sql(service, f"SELECT count(*) FROM {service}_events"
                             " WHERE position(%s in convert_from(state, 'UTF8')) > 0", PASSWORD)
         assert rows[0][0] == 0, service
+
+
+def test_the_same_post_sent_twice_while_the_broker_connection_drops_between_commits_once(system):
+    from tests.support.outage import BrokerLink
+    from shared import settings
+
+    applicant, draft = prepared_draft(system)
+    link = BrokerLink(settings.get().amqp_uri)
+    port = free_port()
+    cluster = system["cluster"]
+    behind_link = cluster.start("gateway", INNOBASE_AMQP_URI=link.amqp_uri, INNOBASE_HTTP_PORT=port)
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}", session=applicant.http)
+        browser.csrf = applicant.csrf
+        body = {"base_type": "regional", "name": f"国家技术标准创新基地（断线{uuid.uuid4().hex[:4]}）",
+                "organizing_unit_id": draft["organizing_unit_id"],
+                "recommending_unit_id": draft["recommending_unit_id"], "region": "320500"}
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        first = browser.post("/api/v1/applications", json=body, headers=key, expect=(201,))
+        link.cut()
+        time.sleep(1)
+        link.restore()
+        again = eventually(lambda: _answer_or_none(browser, body, key), timeout=60)
+        assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") == "true"
+        drafted = sql("intake", "SELECT count(*) FROM intake_events WHERE originator_id = %s"
+                      " AND topic LIKE %s", first.json()["application_id"], "%Drafted")
+        assert drafted == [(1,)]
+    finally:
+        cluster.kill(behind_link)
+        link.close()
+
+
+def _answer_or_none(browser, body, key):
+    try:
+        return browser.post("/api/v1/applications", json=body, headers=key, expect=(201,))
+    except (HttpProblem, requests.ConnectionError):
+        return None
+
+
+def test_two_gateway_instances_serve_one_port(system):
+    from tests.support.cluster import consumers
+
+    port = int(system["url"].rsplit(":", 1)[1])
+    second = system["cluster"].start("gateway", INNOBASE_HTTP_PORT=port)
+    try:
+        assert second.poll() is None
+        assert consumers("rpc-gateway") >= 2
+        for _ in range(20):
+            assert requests.get(system["url"] + "/api/v1/session", timeout=10).ok
+    finally:
+        system["cluster"].kill(second)

@@ -145,3 +145,20 @@ def test_bad_input_names_every_bad_field_and_never_reaches_the_command():
 def test_good_input_reaches_the_command_loaded():
     service = _FakeService()
     assert service.act(name="x", count="3") == {"name": "x", "count": 3}
+
+
+def test_text_that_cannot_be_stored_is_named_by_its_field_before_any_schema_sees_it():
+    from shared.rpc import unstorable_text
+
+    assert unstorable_text({"name": "ok", "content": {"items": [{"title": "a\x00b"}]}}) == {
+        "content.items.0.title": ["Must not contain a NUL character."]}
+    assert list(unstorable_text({"reason": "bad \ud800 half"})) == ["reason"]
+    assert unstorable_text({"name": "国家技术标准创新基地（江苏）", "n": 3}) == {}
+
+
+def test_a_token_that_is_not_text_is_refused_as_an_authentication_failure():
+    from shared import auth
+    from shared.errors import AuthenticationFailed
+
+    with pytest.raises(AuthenticationFailed):
+        auth.verify({"sub": "x"})
