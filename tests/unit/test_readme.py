@@ -18,9 +18,10 @@ def architecture() -> str:
 
 
 def named_paths() -> set[str]:
-    """Every `path` in backticks: a token with a slash that is not a URL."""
+    """Every `path` in backticks: a token with a slash that is not a URL, nor in the virtualenv
+    that `make setup` makes."""
     return {token for token in re.findall(r"`([^`\n]+)`", README)
-            if "/" in token and "://" not in token and PATH.fullmatch(token)}
+            if "/" in token and "://" not in token and PATH.fullmatch(token) and not token.startswith(".venv/")}
 
 
 def diagram() -> str:
