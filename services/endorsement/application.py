@@ -24,18 +24,13 @@ from services.endorsement.domain import (
     review_item_id,
     unit_id_of,
 )
-from services.endorsement.errors import (
-    ApplicationNotFound,
-    NotYourApplication,
-    PlanVersionSuperseded,
-    RuleViolation,
-    ScanNotFound,
-)
+from services.endorsement.errors import PlanVersionSuperseded, ScanNotFound
 from services.endorsement.letter import LetterFacts, recommendation_letter
 from shared import blobs, clock, printable
 from shared.auth import Caller
 from shared.clock import BEIJING
 from shared.contracts import IntegrationEvent
+from shared.errors import ApplicationNotFound, NotYourApplication, RuleViolation
 from shared.eventstore import ServiceApplication, jsonable
 
 READERS_OF_ALL = ("officer", "auditor")

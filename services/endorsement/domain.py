@@ -19,11 +19,11 @@ from eventsourcing.domain import Aggregate, event
 from services.endorsement.errors import (
     QuotaExceeded,
     QuotaScopeUnknown,
-    RuleViolation,
     UnitNotRegistered,
     UnitPairMismatch,
     WrongStage,
 )
+from shared.errors import RuleViolation
 from shared.reference import catalogue
 
 ITEM_NAMESPACE = uuid.UUID("9d3c2b9a-6f1e-4c8e-b0a7-52e4d8f1c3a6")

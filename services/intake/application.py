@@ -20,6 +20,15 @@ from shared import blobs, clock
 from shared.auth import Caller
 from shared.clock import BEIJING
 from shared.contracts import SECTIONS, IntegrationEvent
+from shared.errors import (
+    ApplicationNotFound,
+    ConcurrencyConflict,
+    InvalidInput,
+    NotAuthorized,
+    NotFound,
+    NotYourApplication,
+    RuleViolation,
+)
 from shared.eventstore import ServiceApplication
 from shared.reference import credit_code as credit_codes
 from shared.reference import regions
@@ -28,15 +37,8 @@ from services.intake import printed_plan
 from services.intake.errors import (
     AlreadyRegistered,
     ApplicantNotRegistered,
-    ApplicationNotFound,
     AttachmentNotFound,
-    ConcurrencyConflict,
     InvalidCreditCode,
-    InvalidInput,
-    NotAuthorized,
-    NotFound,
-    NotYourApplication,
-    RuleViolation,
     UnitNotFound,
     VersionNotFound,
 )

@@ -1,18 +1,8 @@
-"""The typed errors intake raises.
+"""The typed errors only intake raises; those several services raise are in shared.errors.
 
 Each registers itself with nameko (see shared.errors): a caller that imports this module
 gets them back as their classes, with their code and details."""
-from shared.errors import (  # noqa: F401  (the shared errors, re-exported for the service)
-    ApplicationNotFound,
-    ConcurrencyConflict,
-    InnobaseError,
-    InvalidInput,
-    NotAuthorized,
-    NotFound,
-    NotYourApplication,
-    RuleViolation,
-    also_known_as,
-)
+from shared.errors import NotFound, RuleViolation, also_known_as
 
 
 class InvalidCreditCode(RuleViolation):

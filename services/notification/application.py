@@ -16,14 +16,14 @@ from sqlalchemy import text
 from shared import clock
 from shared.auth import Caller
 from shared.contracts import CONTRACTS, IntegrationEvent
-from shared.errors import ConcurrencyConflict
+from shared.errors import ApplicationNotFound, ConcurrencyConflict
 from shared.eventstore import OutOfOrder, ServiceApplication, jsonable
 from services.notification import domain, settings, templates
 from services.notification.domain import (
     APPROVED, DRAFT, EMAIL, ENDED, EXPERT_REVIEW, FORWARDED, INBOX, RECOMMENDED, RETURNED,
     SUBMITTED, WITHDRAWN, Dossier, Party, Recipient,
 )
-from services.notification.errors import ApplicationNotFound, NotificationNotFound
+from services.notification.errors import NotificationNotFound
 from services.notification.mailer import MailRefused, mail_domain
 from services.notification.recipients import recipients, registrant
 

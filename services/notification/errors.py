@@ -1,15 +1,8 @@
-"""The typed errors notification raises.
+"""The typed errors only notification raises; those several services raise are in shared.errors.
 
 Each registers itself with nameko (see shared.errors): a caller that imports this module
 gets them back as their classes, with their code and details."""
-from shared.errors import (  # noqa: F401  (the shared errors, re-exported for the service)
-    ApplicationNotFound,
-    ConcurrencyConflict,
-    InvalidInput,
-    NotAuthorized,
-    NotFound,
-    also_known_as,
-)
+from shared.errors import NotAuthorized, NotFound, also_known_as
 
 
 class NotificationNotFound(NotFound):

@@ -1,18 +1,9 @@
-"""The typed errors of formal review, expert review and approval, and of their deadlines.
+"""The typed errors only review raises (formal review, expert review, approval and their deadlines);
+those several services raise are in shared.errors.
 
 Each registers itself with nameko (see shared.errors): a caller that imports this module
 gets them back as their classes, with their code and details."""
-from shared.errors import (  # noqa: F401  (the shared errors, re-exported for the service)
-    ApplicationNotFound,
-    ConcurrencyConflict,
-    InnobaseError,
-    InvalidInput,
-    NotAuthorized,
-    NotFound,
-    NotYourApplication,
-    RuleViolation,
-    also_known_as,
-)
+from shared.errors import NotAuthorized, NotFound, RuleViolation, also_known_as
 
 
 # --- every stage -----------------------------------------------------------------

@@ -13,6 +13,14 @@ from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import text
 
 from services.review.common import retrying
+from services.review.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
+from services.review.errors import (
+    ConflictOfInterest,
+    ExpertAlreadyRegistered,
+    ExpertNotFound,
+    NotAssigned,
+    PanelNotFound,
+)
 from services.review.expert_review.domain import (
     APPROVED,
     AWAITING_PANEL,
@@ -35,23 +43,11 @@ from services.review.expert_review.domain import (
     slot_id,
     unit_record_id,
 )
-from services.review.expert_review.errors import (
-    ApplicationNotFound,
-    ConflictOfInterest,
-    ExpertAlreadyRegistered,
-    ExpertNotFound,
-    InnobaseError,
-    InvalidInput,
-    NotAssigned,
-    NotYourApplication,
-    PanelNotFound,
-    RuleViolation,
-)
 from shared import blobs, clock
 from shared.auth import Caller
 from shared.contracts import IntegrationEvent
 from shared.contracts.review import DIMENSIONS
-from services.review.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
+from shared.errors import ApplicationNotFound, InnobaseError, InvalidInput, NotYourApplication, RuleViolation
 from shared.eventstore import ServiceApplication, jsonable
 from shared.reference import catalogue, regions
 from shared.reference.credit_code import check_credit_code

@@ -11,6 +11,7 @@ from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import text
 
 from services.review.common import retrying
+from services.review.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
 from services.review.formal_review.domain import (
     Case,
     NumberSequence,
@@ -19,11 +20,10 @@ from services.review.formal_review.domain import (
     evaluate_checklist,
     sequence_id,
 )
-from services.review.formal_review.errors import ApplicationNotFound, InvalidInput, NotYourApplication
 from shared import clock
 from shared.auth import Caller
 from shared.contracts import IntegrationEvent
-from services.review.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
+from shared.errors import ApplicationNotFound, InvalidInput, NotYourApplication
 from shared.eventstore import ServiceApplication, jsonable
 
 log = logging.getLogger(__name__)
