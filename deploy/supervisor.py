@@ -50,6 +50,8 @@ SERVICES = (
     ServiceSpec("notification", "services/notification/config.yaml",
                 "services.notification.service:NotificationService",
                 "services.notification.application:Notification"),
+    ServiceSpec("accounts", "services/accounts/config.yaml", "services.accounts.service:AccountsService",
+                "services.accounts.application:Accounts"),
 )
 BY_NAME = {spec.name: spec for spec in SERVICES}
 
