@@ -18,6 +18,8 @@ import argparse
 import json
 import sys
 
+from shared import cli_accounts
+
 
 def _token(args) -> int:
     from shared import auth
@@ -188,6 +190,7 @@ def parser() -> argparse.ArgumentParser:
     rebuild = commands.add_parser("rebuild", help="drop and rebuild a service's read models from its log")
     rebuild.add_argument("service", choices=services)
     rebuild.set_defaults(run=_rebuild)
+    cli_accounts.add_parser(commands)
     return top
 
 
