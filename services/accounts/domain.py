@@ -130,7 +130,7 @@ def party_id_for(role: str, party_id: str | None, account_id) -> str:
 
 
 def session_refused(reason: str) -> AuthenticationFailed:
-    # One answer whatever the reason, so a stolen id learns nothing; the reason is for our logs.
+    # One rule whatever went wrong; the reason lets the gateway say why (expired, idle) to the browser.
     return AuthenticationFailed("no such session, or it has ended", {"rule": "session", "reason": reason})
 
 

@@ -179,6 +179,25 @@ def test_a_session_idle_too_long_is_refused(gateway, mailbox):  # noqa: F811
         set_time(TEST_START)
 
 
+def test_a_password_hashed_with_older_parameters_is_rehashed_at_sign_in(gateway):
+    """As after an upgrade of argon2-cffi's recommended parameters: the next sign-in rehashes."""
+    from argon2 import PasswordHasher
+
+    from services.accounts.application import Accounts
+    from services.accounts.domain import BOOTSTRAP, Account
+
+    secret, address = password(), f"old-{tag().lower()}@sac.test"
+    old_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(secret)
+    app = Accounts()
+    app.save(Account.open(email=address, name="旧账户", role="auditor", organization="AUD", party_id=None,
+                          admin=False, confirmed=True, password_hash=old_hash, origin=BOOTSTRAP))
+    view = sign_in(gateway, address, secret)["account"]
+    assert event_types(view["account_id"])[-2:] == ["SignedIn", "PasswordRehashed"]
+    assert app.repository.get(uuid.UUID(view["account_id"])).password_hash.startswith("$argon2id$v=19$m=65536")
+    sign_in(gateway, address, secret)  # the new hash verifies
+    assert event_types(view["account_id"]).count("PasswordRehashed") == 1
+
+
 # --- lockout ---------------------------------------------------------------------------------
 
 def test_five_wrong_passwords_lock_the_account_until_the_period_is_over(gateway, mailbox):  # noqa: F811
