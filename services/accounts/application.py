@@ -74,6 +74,10 @@ class Accounts(ServiceApplication):
 
     name = "Accounts"
     service = "accounts"
+    # Every request of a signed-in browser reads its account: kept in memory, and snapshotted,
+    # since sign-ins and session activity add events for as long as the account lives.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
+    snapshotting_intervals = {Account: 100}
     read_model_tables = ("accounts", "sessions", "access_tokens", "invitations")
     read_model_ddl = """
     CREATE TABLE IF NOT EXISTS accounts (
