@@ -175,6 +175,15 @@ class Accounts(ServiceApplication):
         account, nonce = self._linked(Account, verify_link_token(token, CONFIRM_EMAIL))
         return self._change(account.id, lambda a: a.confirm_email(nonce, clock.now())).view()
 
+    def resend_confirmation(self, caller: Caller, email: str) -> dict:
+        """A new confirmation link (the older one no longer works) for an unconfirmed account; the
+        answer never says whether there is one."""
+        caller.require_role("gateway")
+        account = self._get(account_id_of(email))
+        if isinstance(account, Account) and not account.confirmed and not account.deactivated:
+            self._change(account.id, lambda a: a.request_confirmation(new_nonce(), clock.now(), self.limits))
+        return {"requested": True}
+
     # --- sessions (gateway) -------------------------------------------------------------
 
     def sign_in(self, caller: Caller, email: str, password: str) -> dict:

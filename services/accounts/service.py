@@ -28,6 +28,12 @@ class AccountsService(service_base(Accounts)):
         Returns the account view, now `active`."""
         return self.app.confirm_email(caller, data["token"])
 
+    @command(schemas.EmailOnly)
+    def resend_confirmation(self, caller, data):
+        """Gateway. Sends a new confirmation e-mail to an unconfirmed account (the older link no
+        longer works); the answer is the same whether or not there is one. Returns `{requested: true}`."""
+        return self.app.resend_confirmation(caller, data["email"])
+
     @command(schemas.SignIn)
     def sign_in(self, caller, data):
         """Gateway. A new browser session for the right e-mail and password. A wrong password and an

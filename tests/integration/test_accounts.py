@@ -149,6 +149,20 @@ def test_an_applicant_registers_confirms_its_address_by_email_and_signs_in(gatew
     assert len(mailbox.to(view["email"])) == 1  # the registration delivered twice sent one e-mail
 
 
+def test_a_new_confirmation_link_replaces_the_first(gateway, mailbox):  # noqa: F811
+    view, secret = register(gateway)
+    first = link_in_mail(mailbox, view["email"], "/confirm")
+    unknown = f"nobody-{tag().lower()}@applicant.test"
+    assert gateway.resend_confirmation(email=view["email"]) == gateway.resend_confirmation(email=unknown)
+    second = link_in_mail(mailbox, view["email"], "/confirm", count=2)
+    with pytest.raises(LinkTokenInvalid):
+        gateway.confirm_email(token=first)
+    assert gateway.confirm_email(token=second)["status"] == "active"
+    gateway.resend_confirmation(email=view["email"])  # confirmed: nothing more is sent
+    sign_in(gateway, view["email"], secret)
+    assert len(mailbox.to(view["email"])) == 2 and mailbox.to(unknown) == []
+
+
 def test_a_registration_is_checked_before_anything_is_recorded(gateway):
     with pytest.raises(WeakPassword) as weak:
         register(gateway, password="123456789012")
