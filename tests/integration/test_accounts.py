@@ -4,6 +4,7 @@ from the mail that arrived, as a person would follow it."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -237,6 +238,21 @@ def test_five_wrong_passwords_lock_the_account_until_the_period_is_over(gateway,
         assert sign_in(gateway, view["email"], secret)["account"]["account_id"] == view["account_id"]
     finally:
         set_time(TEST_START)
+
+
+def test_an_unknown_address_takes_as_long_to_refuse_as_a_wrong_password(gateway, mailbox):  # noqa: F811
+    """No timing oracle either: an unknown address costs a hash too (loosely: not a near-instant answer)."""
+    view, _ = registered_and_confirmed(gateway, mailbox)
+
+    def refusal_seconds(email: str) -> float:
+        started = time.perf_counter()
+        with pytest.raises(AuthenticationFailed):
+            gateway.sign_in(email=email, password="not-the-password")
+        return time.perf_counter() - started
+
+    wrong = sorted(refusal_seconds(view["email"]) for _ in range(3))[1]
+    unknown = sorted(refusal_seconds(f"nobody-{tag().lower()}@applicant.test") for _ in range(3))[1]
+    assert unknown > 0.3 * wrong, (unknown, wrong)
 
 
 # --- what SAC administrators do ----------------------------------------------------------------
