@@ -21,7 +21,6 @@ from nameko.extensions import DependencyProvider
 
 from shared import clock, settings
 from shared.errors import AuthenticationFailed, NotAuthorized
-from shared.errors.accounts import LinkTokenInvalid
 
 ROLES = (
     "applicant",          # 申报单位
@@ -109,8 +108,9 @@ def link_token(purpose: str, subject: str, nonce: str, expires_at: datetime, sec
 
 
 def verify_link_token(token: str, purpose: str, secret: str | None = None) -> tuple[str, str]:
-    """(subject, nonce) of a link token minted for `purpose` and not expired; whether its nonce is
-    still the one pending (single use) is for the service that issued it to say."""
+    """(subject, nonce) of a link token minted for `purpose` and not expired, else
+    `AuthenticationFailed` naming the rule; whether its nonce is still the one pending (single
+    use) is for the service that issued it to say."""
     try:
         claims = jwt.decode(
             token, secret or settings.get().token_secret, algorithms=["HS256"],
@@ -118,12 +118,12 @@ def verify_link_token(token: str, purpose: str, secret: str | None = None) -> tu
                      "require": ["purpose", "sub", "nonce", "exp"]},
         )
     except jwt.InvalidTokenError:
-        raise LinkTokenInvalid("the link is not valid", {"rule": "link_token_invalid", "field": "token"}) from None
+        raise AuthenticationFailed("the link is not valid", {"rule": "link_token_invalid", "field": "token"}) from None
     if claims["purpose"] != purpose:
-        raise LinkTokenInvalid("the link is meant for something else",
+        raise AuthenticationFailed("the link is meant for something else",
                                {"rule": "link_token_purpose", "field": "token"})
     if not isinstance(claims["exp"], (int, float)) or claims["exp"] <= clock.now().timestamp():
-        raise LinkTokenInvalid("the link has expired", {"rule": "link_token_expired", "field": "token"})
+        raise AuthenticationFailed("the link has expired", {"rule": "link_token_expired", "field": "token"})
     return str(claims["sub"]), str(claims["nonce"])
 
 

@@ -25,12 +25,17 @@ def create_admin(args, ask=input, ask_secret=getpass.getpass, call=None) -> int:
     if ask_secret("Password again: ") != password:
         print("innobase: the two passwords differ; nothing was created", file=sys.stderr)
         return 1
+    from nameko.exceptions import RemoteError
+
     from shared.errors import InnobaseError
 
     try:
         view = (call or _create_admin)(email=email, name=name, password=password)
     except InnobaseError as error:
         print(f"innobase: {error.message} ({error.code}: {error.details.get('rule', '')})", file=sys.stderr)
+        return 1
+    except RemoteError as error:  # a typed error of accounts this process has not imported
+        print(f"innobase: {error.exc_type}: {error.value}", file=sys.stderr)
         return 1
     print(f"created SAC administrator {view['email']} (account {view['account_id']})")
     return 0

@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from eventsourcing.domain import Aggregate, event
 
 from shared.contracts.accounts import ACCOUNT_ROLES  # noqa: F401  (the roles an account may hold)
-from shared.errors import AuthenticationFailed, RuleViolation
-from shared.errors.accounts import (
+from services.accounts.errors import (
     AccountDeactivated,
     AccountLocked,
-    EmailNotConfirmed,
-    LinkTokenInvalid,
+    AccountNotConfirmed,
+    AuthenticationFailed,
+    LinkInvalid,
+    RuleViolation,
     TokenNotFound,
     WeakPassword,
 )
@@ -114,10 +115,10 @@ def check_password_policy(password: str, email: str) -> None:
 def _link_refused(pending: dict | None, nonce: str, now: datetime) -> None:
     """A link is good once: its nonce is the one pending, and it has not expired."""
     if pending is None or not hmac.compare_digest(pending["nonce"], nonce):
-        raise LinkTokenInvalid("the link was used already or replaced by a newer one",
+        raise LinkInvalid("the link was used already or replaced by a newer one",
                                {"rule": "link_token_used", "field": "token"})
     if now >= pending["expires_at"]:
-        raise LinkTokenInvalid("the link has expired", {"rule": "link_token_expired", "field": "token"})
+        raise LinkInvalid("the link has expired", {"rule": "link_token_expired", "field": "token"})
 
 
 def party_id_for(role: str, party_id: str | None, account_id) -> str:
@@ -196,7 +197,7 @@ class Account(Aggregate):
         if self.deactivated:
             raise AccountDeactivated("the account is deactivated", {"rule": "deactivated"})
         if not self.confirmed:
-            raise EmailNotConfirmed("confirm the e-mail address first", {"rule": "email_not_confirmed"})
+            raise AccountNotConfirmed("confirm the e-mail address first", {"rule": "email_not_confirmed"})
 
     # --- e-mailed links ------------------------------------------------------------
 

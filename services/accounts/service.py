@@ -24,7 +24,7 @@ class AccountsService(service_base(Accounts)):
     @command(schemas.LinkToken)
     def confirm_email(self, caller, data):
         """Gateway. Confirms the address with the link token of the confirmation e-mail (once:
-        `LinkTokenInvalid` with rule `link_token_used`, `link_token_expired`, `link_token_invalid`).
+        `LinkInvalid` with rule `link_token_used`, `link_token_expired`, `link_token_invalid`).
         Returns the account view, now `active`."""
         return self.app.confirm_email(caller, data["token"])
 
@@ -40,7 +40,7 @@ class AccountsService(service_base(Accounts)):
         unknown address both answer `AuthenticationFailed` (rule `credentials`); after
         `INNOBASE_LOGIN_MAX_FAILURES` (5) failures within `INNOBASE_LOGIN_WINDOW_MINUTES` (15) the
         account is locked for `INNOBASE_LOCKOUT_MINUTES` (15): `AccountLocked` with `details.until`.
-        `EmailNotConfirmed`, `AccountDeactivated` for the right password of such an account.
+        `AccountNotConfirmed`, `AccountDeactivated` for the right password of such an account.
         Returns `{account, session_id, expires_at}`: the session id is in this answer only."""
         return self.app.sign_in(caller, data["email"], data["password"])
 
@@ -159,7 +159,7 @@ class AccountsService(service_base(Accounts)):
 
     @command(schemas.AccountRef)
     def account_history(self, caller, data):
-        """SAC administrator. Every event of the account and of its invitation, in log order, with
+        """SAC administrator, auditor. Every event of the account and of its invitation, in log order, with
         time, actor and payload (no password hash or link nonce): who granted what, when. Returns
         `{account_id, events}`."""
         return self.app.account_history(caller, data["account_id"])

@@ -120,4 +120,4 @@ class NotYourApplication(NotAuthorized):
 
 # Each service's own errors, in modules named after it; importing shared.errors
 # registers them all, so a client gets every typed error back as its class.
-from shared.errors import accounts, endorsement, intake, notification, review  # noqa: F401,E402
+from shared.errors import endorsement, intake, notification, review  # noqa: F401,E402

@@ -10,7 +10,7 @@ import pytest
 
 from deploy import supervisor
 from shared.errors import AuthenticationFailed, InvalidInput
-from shared.errors.accounts import AccountLocked, WeakPassword
+from services.accounts.errors import AccountLocked, WeakPassword
 from services.intake.credit_code import make_credit_code
 from tests.support.cluster import eventually, consumers, rpc, token
 

@@ -12,7 +12,7 @@ from services.accounts.domain import (
 from services.accounts import passwords, settings
 from shared import auth, clock
 from shared.errors import AuthenticationFailed, RuleViolation
-from shared.errors.accounts import AccountLocked, EmailNotConfirmed, LinkTokenInvalid, WeakPassword
+from services.accounts.errors import AccountLocked, AccountNotConfirmed, LinkInvalid, WeakPassword
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
@@ -112,7 +112,7 @@ def test_the_limits_come_from_the_settings_with_documented_defaults():
 
 
 def test_an_unconfirmed_account_does_not_sign_in():
-    with pytest.raises(EmailNotConfirmed):
+    with pytest.raises(AccountNotConfirmed):
         account(confirmed=False).require_usable()
 
 
@@ -180,22 +180,22 @@ def test_a_link_token_names_its_purpose_subject_and_nonce(fake_clock):
     token = auth.link_token(CONFIRM_EMAIL, "account-1", "nonce-1", T0 + timedelta(hours=1))
     assert token == auth.link_token(CONFIRM_EMAIL, "account-1", "nonce-1", T0 + timedelta(hours=1))
     assert auth.verify_link_token(token, CONFIRM_EMAIL) == ("account-1", "nonce-1")
-    with pytest.raises(LinkTokenInvalid) as wrong_purpose:
+    with pytest.raises(AuthenticationFailed) as wrong_purpose:
         auth.verify_link_token(token, PASSWORD_RESET)
     assert wrong_purpose.value.details["rule"] == "link_token_purpose"
-    with pytest.raises(LinkTokenInvalid) as forged:
+    with pytest.raises(AuthenticationFailed) as forged:
         auth.verify_link_token(auth.link_token(CONFIRM_EMAIL, "account-1", "nonce-1", T0 + timedelta(hours=1),
                                                secret="another secret"), CONFIRM_EMAIL)
     assert forged.value.details["rule"] == "link_token_invalid"
     fake_clock.advance(hours=1)
-    with pytest.raises(LinkTokenInvalid) as expired:
+    with pytest.raises(AuthenticationFailed) as expired:
         auth.verify_link_token(token, CONFIRM_EMAIL)
     assert expired.value.details["rule"] == "link_token_expired"
 
 
 def test_a_link_token_is_no_caller_token_and_a_caller_token_no_link():
     caller_token = auth.mint("party", "applicant", "org")
-    with pytest.raises(LinkTokenInvalid):
+    with pytest.raises(AuthenticationFailed):
         auth.verify_link_token(caller_token, CONFIRM_EMAIL)
     with pytest.raises(AuthenticationFailed):
         auth.verify(auth.link_token(CONFIRM_EMAIL, "a", "n", clock.now() + timedelta(hours=1)))
@@ -206,7 +206,7 @@ def test_a_confirmation_link_works_once():
     a.request_confirmation("nonce-1", T0, LIMITS)
     a.confirm_email("nonce-1", T0 + timedelta(hours=1))
     assert a.status == "active"
-    with pytest.raises(LinkTokenInvalid) as again:
+    with pytest.raises(LinkInvalid) as again:
         a.confirm_email("nonce-1", T0 + timedelta(hours=1))
     assert again.value.details["rule"] == "link_token_used"
 
@@ -215,9 +215,9 @@ def test_a_newer_reset_link_replaces_the_older_and_expires_after_an_hour():
     a = account()
     a.request_password_reset("old", T0, LIMITS)
     a.request_password_reset("new", T0, LIMITS)
-    with pytest.raises(LinkTokenInvalid):
+    with pytest.raises(LinkInvalid):
         a.reset_password("old", "$argon2id$x", T0)
-    with pytest.raises(LinkTokenInvalid) as expired:
+    with pytest.raises(LinkInvalid) as expired:
         a.reset_password("new", "$argon2id$x", T0 + timedelta(hours=1))
     assert expired.value.details["rule"] == "link_token_expired"
     a.reset_password("new", "$argon2id$x", T0 + timedelta(minutes=59))
@@ -232,13 +232,13 @@ def invitation(**terms) -> Invitation:
 
 def test_an_invitation_is_valid_for_72_hours_and_accepted_once():
     late = invitation()
-    with pytest.raises(LinkTokenInvalid) as expired:
+    with pytest.raises(LinkInvalid) as expired:
         late.accept("n1", T0 + timedelta(hours=72), account_id_of("clerk@unit.test"))
     assert expired.value.details["rule"] == "link_token_expired"
     on_time = invitation()
     on_time.accept("n1", T0 + timedelta(hours=71, minutes=59), account_id_of("clerk@unit.test"))
     assert on_time.view(T0)["state"] == "accepted"
-    with pytest.raises(LinkTokenInvalid):
+    with pytest.raises(LinkInvalid):
         on_time.accept("n1", T0 + timedelta(hours=1), account_id_of("clerk@unit.test"))
 
 
@@ -246,7 +246,7 @@ def test_inviting_again_sends_a_new_link_and_the_old_one_no_longer_works():
     i = invitation()
     i.reissue(name="王处长", role="recommending_unit", organization="RU-1", party_id=None, admin=False,
               nonce="n2", now=T0 + timedelta(hours=100), limits=LIMITS, actor=ADMIN)
-    with pytest.raises(LinkTokenInvalid):
+    with pytest.raises(LinkInvalid):
         i.accept("n1", T0 + timedelta(hours=101), account_id_of("clerk@unit.test"))
     i.accept("n2", T0 + timedelta(hours=101), account_id_of("clerk@unit.test"))
     assert i.email == "clerk@unit.test"

@@ -3,7 +3,7 @@ import pytest
 
 from shared import cli
 from shared.cli_accounts import create_admin
-from shared.errors.accounts import EmailTaken
+from services.accounts.errors import EmailTaken
 
 pytestmark = pytest.mark.unit
 
