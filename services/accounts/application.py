@@ -205,7 +205,7 @@ class Accounts(ServiceApplication):
                 if needs_rehash(account.password_hash):
                     account.rehash(hash_password(password))
             else:
-                locked = account.fail_sign_in(now, self.limits)
+                account.fail_sign_in(now, self.limits)  # the one too many locks: the next attempts are refused
             try:
                 self.save(account)
             except ConcurrencyConflict:
@@ -213,8 +213,6 @@ class Accounts(ServiceApplication):
                     raise
                 continue
             if not right:
-                if locked:
-                    account.refuse_if_locked(now)
                 raise credentials_refused()
             return {"account": account.view(), "session_id": session_id, "expires_at": expires_at.isoformat()}
 
@@ -268,11 +266,8 @@ class Accounts(ServiceApplication):
     def change_password(self, caller: Caller, current_password: str, new_password: str) -> dict:
         account = self._account_of(caller)
         if not verify_password(account.password_hash, current_password):
-            now = clock.now()
-            locked = account.fail_sign_in(now, self.limits)  # guessing it counts as a failed sign-in
+            account.fail_sign_in(clock.now(), self.limits)  # guessing it counts as a failed sign-in
             self.save(account)
-            if locked:
-                account.refuse_if_locked(now)
             raise AuthenticationFailed("the current password is wrong",
                                        {"rule": "credentials", "field": "current_password"})
         check_password_policy(new_password, account.email)

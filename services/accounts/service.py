@@ -39,7 +39,8 @@ class AccountsService(service_base(Accounts)):
         """Gateway. A new browser session for the right e-mail and password. A wrong password and an
         unknown address both answer `AuthenticationFailed` (rule `credentials`); after
         `INNOBASE_LOGIN_MAX_FAILURES` (5) failures within `INNOBASE_LOGIN_WINDOW_MINUTES` (15) the
-        account is locked for `INNOBASE_LOCKOUT_MINUTES` (15): `AccountLocked` with `details.until`.
+        account is locked for `INNOBASE_LOCKOUT_MINUTES` (15): every sign-in until then, the right
+        password too, answers `AccountLocked` with `details.until`.
         `AccountNotConfirmed`, `AccountDeactivated` for the right password of such an account.
         Returns `{account, session_id, expires_at}`: the session id is in this answer only."""
         return self.app.sign_in(caller, data["email"], data["password"])

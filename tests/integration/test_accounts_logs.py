@@ -50,7 +50,7 @@ def test_no_secret_reaches_the_log_output(logged_accounts):
         session = gateway.accounts.sign_in(email=address, password=secret)
         secrets.append(session["session_id"])
         gateway.accounts.resolve_session(session_id=session["session_id"])
-        for attempt in range(5):
+        for attempt in range(5):  # the fifth locks the account
             wrong = f"Wrong-{uuid.uuid4().hex}"
             secrets.append(wrong)
             with pytest.raises(AuthenticationFailed):
