@@ -50,6 +50,8 @@ SERVICES = (
     ServiceSpec("notification", "services/notification/config.yaml",
                 "services.notification.service:NotificationService",
                 "services.notification.application:Notification"),
+    ServiceSpec("accounts", "services/accounts/config.yaml", "services.accounts.service:AccountsService",
+                "services.accounts.application:Accounts"),
 )
 # The HTTP edge keeps no log of its own: it is started and scaled like the others, but the
 # audit and rebuild tools (which walk SERVICES) leave it out.

@@ -3,11 +3,17 @@
 A token is a JWT (HS256) naming the party, its role and its organization.
 Services read it from the worker context's `auth_token`; a missing, forged or
 expired token raises `AuthenticationFailed` before any RPC body runs.
+
+A link token (`link_token`) is the value in an e-mailed link (confirm an
+address, accept an invitation, reset a password): signed with the same secret,
+naming its purpose, its subject and a random nonce. The nonce alone is no
+secret, so the event asking for the e-mail records it, and the service that
+renders the e-mail mints the same token from it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import jwt
@@ -24,7 +30,7 @@ ROLES = (
     "expert",             # 专家
     "auditor",            # 审计
     "ops",                # 运维
-    "gateway",            # the HTTP edge itself, before anyone signed in
+    "gateway",            # the HTTP edge itself (it calls accounts for sessions and tokens)
 )
 CONTEXT_KEY = "auth_token"
 
@@ -95,6 +101,32 @@ def _verified(token: str, secret: str) -> tuple[Caller, int]:
     if not isinstance(claims["exp"], (int, float)):
         raise AuthenticationFailed("token expiry is not a number", {"rule": "token_invalid"})
     return Caller(party_id=str(claims["sub"]), role=claims["role"], organization=str(claims["org"])), claims["exp"]
+
+
+def link_token(purpose: str, subject: str, nonce: str, expires_at: datetime, secret: str | None = None) -> str:
+    """The token of an e-mailed link: the same for the same (purpose, subject, nonce, expiry)."""
+    claims = {"purpose": purpose, "sub": subject, "nonce": nonce, "exp": int(expires_at.timestamp())}
+    return jwt.encode(claims, secret or settings.get().token_secret, algorithm="HS256")
+
+
+def verify_link_token(token: str, purpose: str, secret: str | None = None) -> tuple[str, str]:
+    """(subject, nonce) of a link token minted for `purpose` and not expired, else
+    `AuthenticationFailed` naming the rule; whether its nonce is still the one pending (single
+    use) is for the service that issued it to say."""
+    try:
+        claims = jwt.decode(
+            token, secret or settings.get().token_secret, algorithms=["HS256"],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                     "require": ["purpose", "sub", "nonce", "exp"]},
+        )
+    except jwt.InvalidTokenError:
+        raise AuthenticationFailed("the link is not valid", {"rule": "link_token_invalid", "field": "token"}) from None
+    if claims["purpose"] != purpose:
+        raise AuthenticationFailed("the link is meant for something else",
+                               {"rule": "link_token_purpose", "field": "token"})
+    if not isinstance(claims["exp"], (int, float)) or claims["exp"] <= clock.now().timestamp():
+        raise AuthenticationFailed("the link has expired", {"rule": "link_token_expired", "field": "token"})
+    return str(claims["sub"]), str(claims["nonce"])
 
 
 class Authenticated(DependencyProvider):

@@ -685,12 +685,22 @@ class ServiceApplication(Application):
 
     def history(self, application_id) -> list[dict]:
         """Every event of this service's log about the application, in log order."""
+        return self._events_where("JOIN audit_index i ON i.position = e.id WHERE i.application_id = :a",
+                                  a=str(application_id))
+
+    def aggregate_history(self, *aggregate_ids) -> list[dict]:
+        """Every event of these aggregates, in log order (for what belongs to no application,
+        such as an account)."""
+        return self._events_where("WHERE e.originator_id = ANY(CAST(:ids AS uuid[]))",
+                                  ids=[str(aggregate_id) for aggregate_id in aggregate_ids])
+
+    def _events_where(self, condition: str, **params) -> list[dict]:
         table = self.recorder.events_table_name
         with self.transaction() as session:
             rows = session.execute(
                 text(f"SELECT e.id, e.originator_id, e.originator_version, e.topic, e.state FROM {table} e"
-                     " JOIN audit_index i ON i.position = e.id WHERE i.application_id = :a ORDER BY e.id"),
-                {"a": str(application_id)},
+                     f" {condition} ORDER BY e.id"),
+                params,
             ).all()
         events = []
         for position, originator_id, version, topic, state in rows:

@@ -5,22 +5,11 @@ from services.endorsement.domain import STATES
 from shared import blobs
 from shared.contracts.core import SECTIONS
 from shared.errors import InvalidInput
+from shared.text import free_text
 
 # A file up to twice the limit still reaches shared.blobs, whose size rule names the limit;
 # anything larger is refused here, before it is decoded.
 MAX_BASE64 = (2 * blobs.MAX_BYTES + 2) // 3 * 4
-
-
-def plain_text(value: str) -> None:
-    """Text a person typed: not blank, and free of what PostgreSQL and JSON cannot store."""
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
-    if any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
-        raise ValidationError("Contains a NUL character or an unpaired surrogate.")
-
-
-def free_text(max_length: int, **kwargs) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=max_length), plain_text], **kwargs)
 
 
 class File(Schema):

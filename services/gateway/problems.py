@@ -91,6 +91,7 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "AccountNotFound": (404, "账户不存在", "No such account"),
     "AccountExists": (409, "该邮箱已注册", "An account with this e-mail exists"),
     "EmailTaken": (409, "该邮箱已注册", "An account with this e-mail exists"),
+    "PartyTaken": (409, "该专家已有账户", "Another account acts as this party"),
     "WeakPassword": (422, "密码强度不足", "The password is too weak"),
     "LinkInvalid": (422, "链接无效或已过期", "The link is invalid or has expired"),
     "InvitationNotFound": (404, "邀请不存在", "No such invitation"),

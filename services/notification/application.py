@@ -18,7 +18,7 @@ from shared.auth import Caller
 from shared.contracts import CONTRACTS, IntegrationEvent
 from shared.errors import ApplicationNotFound, ConcurrencyConflict
 from shared.eventstore import OutOfOrder, ServiceApplication, jsonable
-from services.notification import domain, settings, templates
+from services.notification import accounts_mail, domain, settings, templates
 from services.notification.domain import (
     APPROVED, DRAFT, EMAIL, ENDED, EXPERT_REVIEW, FORWARDED, INBOX, RECOMMENDED, RETURNED,
     SUBMITTED, WITHDRAWN, Dossier, Party, Recipient,
@@ -105,6 +105,7 @@ class Notification(ServiceApplication):
     """
     # Every event of every source followed: each may concern someone or change what is known.
     reactions = {(source, event_type): "react" for (source, event_type, _v) in CONTRACTS if source in SOURCES}
+    reactions.update(accounts_mail.REACTIONS)
     projections = {
         "Registered": "_project_party", "Updated": "_project_party",
         "Opened": "_project_dossier_opened", "Described": "_project_dossier_described",
@@ -133,6 +134,10 @@ class Notification(ServiceApplication):
                               source=event.source, caused_by=caused_by, known=party, schema=_schema(event),
                               window_close=window_close)
         return [aggregate for aggregate in (party, dossier) if aggregate is not None] + told
+
+    def on_account_mail(self, event: IntegrationEvent) -> list:
+        """Accounts asks for an e-mail with a link (confirm the address, accept an invitation, reset the password)."""
+        return accounts_mail.prepare(event, self.mail_settings.portal_url, mail_domain(self.mail_settings.mail_from))
 
     def _register(self, event: IntegrationEvent, caused_by: dict) -> Party | None:
         recipient = registrant(event.type, event.payload)

@@ -34,7 +34,7 @@ from shared.background import BackgroundLoop
 from shared.database import connect
 from shared.eventstore import application
 from shared.notices import wait_for_news, wake_on_notices
-from services.notification import settings
+from services.notification import accounts_mail, settings
 from services.notification.templates import PRODUCT
 
 log = logging.getLogger(__name__)
@@ -71,8 +71,8 @@ def compose(notification, to: list[str], mail_from: str) -> EmailMessage:
     message["X-Innobase-Notification"] = str(notification.id)
     message["X-Innobase-Event"] = notification.event_type
     # base64 keeps the Chinese text 7-bit clean for any server, 8BITMIME or not
-    message.set_content(notification.text, charset="utf-8", cte="base64")
-    message.add_alternative(notification.html, subtype="html", charset="utf-8", cte="base64")
+    message.set_content(accounts_mail.with_links(notification.text), charset="utf-8", cte="base64")
+    message.add_alternative(accounts_mail.with_links(notification.html), subtype="html", charset="utf-8", cte="base64")
     message.set_boundary(f"=_innobase_{notification.id.hex}")  # a resend is byte for byte the same
     return message
 

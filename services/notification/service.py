@@ -14,7 +14,7 @@ class NotificationService(service_base(Notification)):
     name = "notification"
     mail = MailSender(Notification)
 
-    @integration_events("intake", "endorsement", "formal_review", "expert_review")
+    @integration_events("intake", "endorsement", "formal_review", "expert_review", "accounts")
     def on_event(self, event):
         return self.app.process(event)
 

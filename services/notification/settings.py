@@ -16,6 +16,7 @@ class MailSettings:
     retry_delays_ms: tuple[int, ...]
     scan_seconds: float
     address_wait_seconds: float
+    portal_url: str
 
 
 def _numbers(value: str, kind=int) -> tuple:
@@ -39,6 +40,8 @@ def load(environ: dict | None = None) -> MailSettings:
         scan_seconds=float(env.get("INNOBASE_REMINDER_SCAN_S", "60")),
         # How long an e-mail to a party not registered yet waits for its registration (and address).
         address_wait_seconds=float(env.get("INNOBASE_ADDRESS_WAIT_S", "86400")),
+        # Where the links of accounts' e-mails lead (confirm, invitation, reset-password).
+        portal_url=env.get("INNOBASE_PORTAL_URL", "http://127.0.0.1:8080"),
     )
 
 

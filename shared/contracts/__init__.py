@@ -17,4 +17,4 @@ from shared.contracts.core import (  # noqa: F401
     register,
     routing_key,
 )
-from shared.contracts import endorsement, intake, review  # noqa: F401,E402
+from shared.contracts import accounts, endorsement, intake, review  # noqa: F401,E402

@@ -1,5 +1,5 @@
 """Every read model can be dropped and rebuilt from the log (DESIGN §3, audit): after real
-traffic through the five services — `innobase demo`'s four applications through all six stages —
+traffic through the services — `innobase demo`'s four applications through all six stages —
 `innobase rebuild SERVICE` gives back every table of the service row for row."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiosmtpd.handlers import Sink
 
 from innobase.demo import Demo
 from innobase.supervisor import BY_NAME, ROOT, SERVICES
+from tests.support.accounts import play_accounts
 from tests.support.cluster import db, running
 from tests.support.mail import free_port
 from tests.support.settling import settled
@@ -32,6 +33,7 @@ def traffic():
     try:
         with running(*NAMES, **env):
             outcome = Demo(out=io.StringIO(), timeout=60).play()
+            play_accounts()  # the demo's parties have no accounts
             settled(NAMES, timeout=60)
     finally:
         mail.stop()

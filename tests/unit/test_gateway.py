@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request
 from innobase.supervisor import SERVICES
 from services.gateway import problems
 from services.gateway.api import handler, openapi
-from services.gateway.api.routes import ALL_ROUTES
+from services.gateway.api.routes import ALL_ROUTES, NOT_ROUTED as EDGE_ONLY
 from services.gateway.edge import CSRF_COOKIE, SESSION_COOKIE, Account, Edge, EdgeRequest, Identity
 from services.gateway.problems import EdgeError
 from shared.errors import InnobaseError
@@ -27,7 +27,7 @@ def service_rpcs():
         module, name = spec.target.split(":")
         cls = getattr(importlib.import_module(module), name)
         for attr, member in inspect.getmembers(cls):
-            if hasattr(member, "schema") and attr not in NOT_ROUTED:
+            if hasattr(member, "schema") and attr not in NOT_ROUTED and (spec.name, attr) not in EDGE_ONLY:
                 yield spec.name, attr
 
 

@@ -12,7 +12,7 @@ import json
 import logging
 from urllib.parse import quote
 
-from marshmallow import fields as mfields
+from marshmallow import ValidationError, fields as mfields
 from nameko.web.handlers import http
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from services.gateway import idempotency
 from services.gateway.api import openapi
+from services.accounts.schemas import SignIn
 from services.gateway.api.routes import ALL_ROUTES, AUDITED_SERVICES, Route
 from services.gateway.edge import CSRF_HEADER, SAFE_METHODS, Edge
 from services.gateway.problems import EdgeError
@@ -311,8 +312,6 @@ class ApiRoutes:
             raise EdgeError("InvalidInput", "email and password are required",
                             {"fields": {"email": ["Missing data for required field."],
                                         "password": ["Missing data for required field."]}})
-        from services.gateway.api.routes import SignIn
-        from marshmallow import ValidationError
         try:
             data = SignIn().load(body)
         except ValidationError as exc:

@@ -11,7 +11,8 @@ from pathlib import Path
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.gateway.api.routes import ALL_ROUTES, SignIn
+from services.accounts.schemas import SignIn
+from services.gateway.api.routes import ALL_ROUTES
 
 PATH_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 ERROR_STATUSES = {
