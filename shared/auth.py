@@ -20,18 +20,9 @@ import jwt
 from nameko.extensions import DependencyProvider
 
 from shared import clock, settings
+from shared.contracts.core import ROLES  # the roles a token may name are part of the contract
 from shared.errors import AuthenticationFailed, NotAuthorized
 
-ROLES = (
-    "applicant",          # 申报单位
-    "organizing_unit",    # 申报组织单位
-    "recommending_unit",  # 推荐单位
-    "officer",            # 国家标准委
-    "expert",             # 专家
-    "auditor",            # 审计
-    "ops",                # 运维
-    "gateway",            # the HTTP edge itself (it calls accounts for sessions and tokens)
-)
 CONTEXT_KEY = "auth_token"
 
 

@@ -7,8 +7,7 @@ is of no use without the services' secret.
 """
 from marshmallow import Schema, fields, validate
 
-from shared.auth import ROLES
-from shared.contracts.core import register
+from shared.contracts.core import ROLES, register
 
 ACCOUNT_ROLES = tuple(role for role in ROLES if role != "gateway")
 PASSWORD_CHANGES = ("changed", "reset")

@@ -16,6 +16,17 @@ from uuid import UUID
 from marshmallow import Schema, ValidationError, fields, validate
 
 BASE_TYPES = ("regional", "domain", "international")
+# The roles a caller's token may name (shared.auth), and an account may hold (accounts).
+ROLES = (
+    "applicant",          # 申报单位
+    "organizing_unit",    # 申报组织单位
+    "recommending_unit",  # 推荐单位
+    "officer",            # 国家标准委
+    "expert",             # 专家
+    "auditor",            # 审计
+    "ops",                # 运维
+    "gateway",            # the HTTP edge itself (it calls accounts for sessions and tokens)
+)
 # The sections of the plan (附件2) that can be reopened one by one.
 SECTIONS = (
     "basic",              # 一 基本信息
