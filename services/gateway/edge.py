@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 import eventlet
 from kombu import Queue, binding
@@ -243,7 +242,7 @@ class EdgeRequest:
         return self._rpc("accounts", method, token, kwargs)
 
     def _rpc(self, service: str, method: str, token: str, kwargs: dict):
-        self.worker_ctx.context_data[auth.CONTEXT_KEY] = token
+        self.worker_ctx.data[auth.CONTEXT_KEY] = token  # (context_data is a copy of data)
         proxy = MethodProxy(self.worker_ctx, service, method, self.edge.reply_listener)
         try:
             reply = proxy.call_async(**kwargs)
@@ -283,13 +282,9 @@ class EdgeRequest:
         self.identity = None
 
     def set_session_cookie(self, response, session_id: str, expires_at: str | None = None) -> None:
-        expires = None
-        if expires_at:
-            try:
-                expires = datetime.fromisoformat(expires_at)
-            except ValueError:
-                expires = None
-        response.set_cookie(SESSION_COOKIE, session_id, expires=expires, httponly=True, samesite="Lax",
+        """A browser-session cookie (no Expires): the accounts service ends the session at its
+        lifetime or idle timeout, by its own clock; the cookie goes when the browser closes."""
+        response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="Lax",
                             secure=self.edge.settings.cookie_secure, path="/")
 
     def clear_session_cookie(self, response) -> None:

@@ -99,7 +99,10 @@ class Party:
             name = requests.utils.unquote(disposition.split("filename*=UTF-8''")[-1]) if "filename*" in disposition else ""
             return {"content": base64.b64encode(response.content).decode(), "file_name": name, "name": name,
                     "media_type": response.headers.get("Content-Type")}
-        return response.json() if response.content else None
+        answer = response.json() if response.content else None
+        if route.paginated and isinstance(answer, dict) and set(answer) == {"items", "next_cursor"}:
+            return answer["items"]  # the RPC answered a bare list
+        return answer
 
 
 class Browser(Party):

@@ -236,13 +236,20 @@ class ApiRoutes:
         headers = {}
         if route.etag and isinstance(result, dict) and isinstance(result.get("version"), int):
             headers["ETag"] = f'W/"{result["version"]}"'
-        if route.paginated and isinstance(result, dict) and isinstance(result.get("items"), list):
-            offset = arguments.get("offset", 0) or 0
-            if len(result["items"]) >= arguments.get("limit", 50):
-                result = {**result, "next_cursor": encode_cursor(offset + len(result["items"]))}
-            else:
-                result = {**result, "next_cursor": None}
+        if route.paginated:
+            result = self._page(result, arguments)
         return json_response(result, route.status, headers)
+
+    @staticmethod
+    def _page(result, arguments: dict):
+        """Every list answers `{items, ..., next_cursor}` (a list the RPC answers bare becomes `items`)."""
+        if isinstance(result, list):
+            result = {"items": result}
+        if not isinstance(result, dict) or not isinstance(result.get("items"), list):
+            return result
+        offset = arguments.get("offset", 0) or 0
+        full = len(result["items"]) >= arguments.get("limit", 50)
+        return {**result, "next_cursor": encode_cursor(offset + len(result["items"])) if full else None}
 
     def _after(self, route: Route, arguments: dict) -> None:
         """A change to an account made here: this instance forgets what it knew of it at once."""
