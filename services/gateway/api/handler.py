@@ -13,7 +13,7 @@ import logging
 from urllib.parse import quote
 
 from marshmallow import ValidationError, fields as mfields
-from nameko.web.handlers import http
+from services.gateway.web import http
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
