@@ -1,0 +1,7 @@
+"""The portal's pages, one mixin per party, joined into `PortalRoutes` for the gateway service."""
+from services.gateway.portal.account_pages import AccountPages
+from services.gateway.portal.assets import AssetPages
+
+
+class PortalRoutes(AccountPages, AssetPages):
+    """The portal (门户): every page a person uses in a browser; mixed into `GatewayService`."""
