@@ -1,7 +1,8 @@
 """The portal's pages, one mixin per party, joined into `PortalRoutes` for the gateway service."""
 from services.gateway.portal.account_pages import AccountPages
+from services.gateway.portal.applicant_pages import ApplicantPages
 from services.gateway.portal.assets import AssetPages
 
 
-class PortalRoutes(AccountPages, AssetPages):
+class PortalRoutes(AccountPages, ApplicantPages, AssetPages):
     """The portal (门户): every page a person uses in a browser; mixed into `GatewayService`."""
