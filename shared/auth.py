@@ -24,6 +24,7 @@ ROLES = (
     "expert",             # 专家
     "auditor",            # 审计
     "ops",                # 运维
+    "gateway",            # the HTTP edge itself, before anyone signed in
 )
 CONTEXT_KEY = "auth_token"
 

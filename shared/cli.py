@@ -50,12 +50,12 @@ def _deadletters(args) -> int:
 def _health(args) -> int:
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    from deploy.supervisor import SERVICES
+    from deploy.supervisor import RUNNING
     from shared import settings
 
     failed = 0
     with ClusterRpcProxy({"AMQP_URI": settings.get().amqp_uri}, timeout=5) as cluster:
-        for spec in SERVICES:
+        for spec in RUNNING:
             try:
                 print(json.dumps(getattr(cluster, spec.name).health()))
             except Exception as exc:

@@ -314,11 +314,12 @@ class Intake(ServiceApplication):
             self._save_new(application, "this draft exists already")
         return self.summary(application)
 
-    def save_section(self, caller: Caller, application_id: uuid.UUID, section: str, content: dict) -> dict:
+    def save_section(self, caller: Caller, application_id: uuid.UUID, section: str, content: dict,
+                     expected_version: int | None = None) -> dict:
         # No transaction around it: the read is one round trip, and the save of a section other
         # than `basic` (which changes no read model) one more; the version check on insert refuses
         # a save based on a state that changed meanwhile.
-        application = self._own(caller, application_id)
+        application = self._own(caller, application_id, expected_version)
         if section == "basic":
             self._check_basic(application.base_type, content, field_prefix=("content",))
         elif section == "qualifications":
@@ -331,8 +332,9 @@ class Intake(ServiceApplication):
         return {"application_id": str(application.id), "section": section, "version": application.version,
                 "open_sections": list(application.open_sections)}
 
-    def upload_attachment(self, caller: Caller, application_id: uuid.UUID, name: str, content_base64: str) -> dict:
-        application = self._own(caller, application_id)
+    def upload_attachment(self, caller: Caller, application_id: uuid.UUID, name: str, content_base64: str,
+                          expected_version: int | None = None) -> dict:
+        application = self._own(caller, application_id, expected_version)
         content = blobs.decode(content_base64, field="content")
         attachment = blobs.check(name, content, caller.party_id)
         with self.transaction() as session:
@@ -372,9 +374,9 @@ class Intake(ServiceApplication):
             self.save(application)
         return self.summary(application)
 
-    def submit(self, caller: Caller, application_id: uuid.UUID) -> dict:
+    def submit(self, caller: Caller, application_id: uuid.UUID, expected_version: int | None = None) -> dict:
         with self.transaction():  # the application, the registers and the new version: one round of reads
-            application = self._own(caller, application_id)
+            application = self._own(caller, application_id, expected_version)
             registers = self._registers(application)
             application.submit(
                 at=clock.now(), frozen=self._frozen(application, registers),
@@ -384,9 +386,10 @@ class Intake(ServiceApplication):
             self.save(application)
         return self.summary(application)
 
-    def withdraw(self, caller: Caller, application_id: uuid.UUID, reason: str) -> dict:
+    def withdraw(self, caller: Caller, application_id: uuid.UUID, reason: str,
+                 expected_version: int | None = None) -> dict:
         with self.transaction():
-            application = self._own(caller, application_id)
+            application = self._own(caller, application_id, expected_version)
             application.withdraw(reason, caller.as_actor())
             self.save(application)
         return self.summary(application)
@@ -821,9 +824,13 @@ class Intake(ServiceApplication):
             return application, "unit"  # an assigned expert reads the submitted versions, like a unit
         raise NotYourApplication("this application is not yours", {"application_id": str(application_id)})
 
-    def _own(self, caller: Caller, application_id) -> Application:
+    def _own(self, caller: Caller, application_id, expected_version: int | None = None) -> Application:
         caller.require_role("applicant")
         application, _ = self._readable(caller, application_id)
+        if expected_version is not None and application.version != expected_version:
+            raise ConcurrencyConflict(
+                f"the application is at version {application.version}, not {expected_version}: reload it",
+                {"rule": "expected_version", "expected_version": expected_version, "version": application.version})
         return application
 
     @staticmethod

@@ -168,6 +168,20 @@ class Reasoned(ApplicationRef):
     reason = _text(REASON, required=True)
 
 
+def _expected_version():
+    """The version the caller read (HTTP If-Match): a write based on an older one is refused
+    (`ConcurrencyConflict`, rule `expected_version`)."""
+    return fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+
+
+class Submit(ApplicationRef):
+    expected_version = _expected_version()
+
+
+class Withdraw(Reasoned):
+    expected_version = _expected_version()
+
+
 class VersionRef(ApplicationRef):
     version = fields.Integer(load_default=None, allow_none=True, strict=True,
                              validate=validate.Range(min=0, max=10_000))
@@ -180,6 +194,7 @@ class Diff(ApplicationRef):
 
 
 class Upload(ApplicationRef):
+    expected_version = _expected_version()
     name = _text(FILE_NAME, required=True)
     # base64 of at most MAX_BYTES: 4 characters per 3 bytes
     content = _text(validate.Length(min=1, max=4 * (MAX_BYTES // 3 + 1)), required=True)
@@ -359,6 +374,7 @@ class SaveSection(ApplicationRef):
 
     section = fields.String(required=True, validate=validate.OneOf(SECTIONS))
     content = fields.Dict(required=True)
+    expected_version = _expected_version()
 
     @post_load
     def content_of_the_section(self, data, **kwargs):

@@ -63,14 +63,16 @@ class IntakeService(service_base(Intake)):
         """Applicant, own application, section open. Saves one section of the plan (附件2) as a whole;
         `content` follows the section's schema (docs/intake.md). Partial content is accepted and
         `check` names what is missing. Returns the open sections and the aggregate version."""
-        return self.app.save_section(caller, data["application_id"], data["section"], data["content"])
+        return self.app.save_section(caller, data["application_id"], data["section"], data["content"],
+                                     data["expected_version"])
 
     @command(schemas.Upload)
     def upload_attachment(self, caller, data):
         """Applicant, own application, a section open. Uploads a file (base64 `content`; PDF, JPEG or
         PNG by its content, at most 10 MiB, its name's extension matching). Stored once by SHA-256.
         Returns the attachment (sha256, name, size, media_type, uploaded_by)."""
-        return self.app.upload_attachment(caller, data["application_id"], data["name"], data["content"])
+        return self.app.upload_attachment(caller, data["application_id"], data["name"], data["content"],
+                                          data["expected_version"])
 
     @command(schemas.AttachmentRef)
     def get_attachment(self, caller, data):
@@ -92,18 +94,19 @@ class IntakeService(service_base(Intake)):
         with the reason. Returns the application summary."""
         return self.app.grant_late_submission(caller, data["application_id"], data["reason"])
 
-    @command(schemas.ApplicationRef)
+    @command(schemas.Submit)
     def submit(self, caller, data):
         """Applicant, own application. Submits the complete plan (first time: 5 May–30 July, Beijing
         time, or with an officer's exception; an answer to a return, supplement or revision request:
         any day), freezing it as a new version with its SHA-256 digest and a receipt number.
-        Returns the application summary."""
-        return self.app.submit(caller, data["application_id"])
+        Returns the application summary. `expected_version` (optional) refuses it when the
+        application changed since that version was read."""
+        return self.app.submit(caller, data["application_id"], data["expected_version"])
 
-    @command(schemas.Reasoned)
+    @command(schemas.Withdraw)
     def withdraw(self, caller, data):
         """Applicant, own application, before approval. Withdraws it, with the reason."""
-        return self.app.withdraw(caller, data["application_id"], data["reason"])
+        return self.app.withdraw(caller, data["application_id"], data["reason"], data["expected_version"])
 
     # --- queries ---------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The JSON API under /api/v1/: the route table, its dispatcher, the OpenAPI document."""
