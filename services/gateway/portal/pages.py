@@ -31,8 +31,8 @@ NOTICES = {
 # The page each role starts from after signing in.
 HOMES = {
     "applicant": "/applicant",
-    "organizing": "/units/organizing",
-    "recommending": "/units/recommending",
+    "organizing_unit": "/units",
+    "recommending_unit": "/units",
 }
 
 NOT_FOUND_NAMES = {"NotFound", "NotYourApplication", "ApplicationNotFound", "UnitNotFound"}

@@ -12,11 +12,20 @@ BEIJING = timezone(timedelta(hours=8), "北京时间")
 
 ROLES_ZH = {
     "applicant": "申报单位",
-    "organizing": "申报组织单位",
-    "recommending": "推荐单位",
+    "organizing_unit": "申报组织单位",
+    "recommending_unit": "推荐单位",
     "officer": "国家标准委",
     "expert": "专家",
     "auditor": "审计",
+    "ops": "运维",
+}
+ITEM_STATES_ZH = {
+    "queued": "待审核盖章",
+    "forwarded": "已报送推荐单位",
+    "returned": "已退回申报单位",
+    "recommended": "已推荐",
+    "declined": "不予推荐",
+    "closed": "已结束",
 }
 BASE_TYPES_ZH = {"regional": "区域（综合）", "domain": "领域（专业）", "international": "国际"}
 STAGES_ZH = {
@@ -35,6 +44,16 @@ STAGES_ZH = {
     "declined": "未获批准",
     "inadmissible": "形式审查未通过",
     "withdrawn": "已撤回",
+}
+EVENTS_ZH = {
+    "ItemQueued": "收到申报方案",
+    "ApplicationForwarded": "审核盖章并报送推荐单位",
+    "ApplicationReturned": "退回申报单位修改",
+    "ApplicationRecommended": "推荐",
+    "RecommendationDeclined": "不予推荐",
+    "ApplicationReturnedToOrganizingUnit": "退回申报组织单位",
+    "RecommendationWithdrawn": "撤回推荐",
+    "ItemClosed": "申报结束",
 }
 # What the applicant does next, by stage (the dashboard's 下一步).
 NEXT_STEP_ZH = {
@@ -108,9 +127,10 @@ def _environment() -> Environment:
         field_id=field_id,
         stage_zh=lambda stage: STAGES_ZH.get(stage, stage or ""),
         role_zh=lambda role: ROLES_ZH.get(role, role or ""),
+        item_state_zh=lambda state: ITEM_STATES_ZH.get(state, state or ""),
         base_type_zh=lambda kind: BASE_TYPES_ZH.get(kind, kind or ""),
     )
-    env.globals.update(STAGES_ZH=STAGES_ZH, BASE_TYPES_ZH=BASE_TYPES_ZH, NEXT_STEP_ZH=NEXT_STEP_ZH)
+    env.globals.update(EVENTS_ZH=EVENTS_ZH, ITEM_STATES_ZH=ITEM_STATES_ZH, STAGES_ZH=STAGES_ZH, BASE_TYPES_ZH=BASE_TYPES_ZH, NEXT_STEP_ZH=NEXT_STEP_ZH)
     return env
 
 

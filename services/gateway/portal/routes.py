@@ -2,7 +2,8 @@
 from services.gateway.portal.account_pages import AccountPages
 from services.gateway.portal.applicant_pages import ApplicantPages
 from services.gateway.portal.assets import AssetPages
+from services.gateway.portal.unit_pages import UnitPages
 
 
-class PortalRoutes(AccountPages, ApplicantPages, AssetPages):
+class PortalRoutes(AccountPages, ApplicantPages, UnitPages, AssetPages):
     """The portal (门户): every page a person uses in a browser; mixed into `GatewayService`."""
