@@ -14,9 +14,10 @@ export PYTHONWARNINGS ?= ignore
 # A development run: the mail box at /dev/mail (INNOBASE_DEV=0 turns it off).
 run: export INNOBASE_DEV ?= 1
 run: setup
-	$(PY) -m deploy.supervisor
+	$(PY) -m innobase.supervisor
 
 test: setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: setup

@@ -16,7 +16,7 @@ os.environ.setdefault("PYTHONWARNINGS", "ignore")
 os.environ.pop("INNOBASE_CLOCK_FILE", None)
 os.environ.setdefault("INNOBASE_CLOCK_START", "2026-06-01T10:00:00+08:00")
 
-from deploy import supervisor  # noqa: E402
+from innobase import supervisor  # noqa: E402
 from shared import clock, settings  # noqa: E402
 
 clock.install_from_settings(settings.get().clock_start)

@@ -19,7 +19,7 @@ import threading
 import time
 
 from benchmarks import common  # first: isolated settings, the clock inside the submission window
-from deploy import supervisor
+from innobase import supervisor
 from shared import settings
 
 

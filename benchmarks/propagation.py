@@ -19,9 +19,9 @@ import time
 import uuid
 
 from benchmarks import common
-from deploy import supervisor
+from innobase import supervisor
 from shared import settings
-from shared.eventstore import connect
+from shared.database import connect
 
 
 def main() -> None:

@@ -137,8 +137,8 @@ class Filler:
 
     def _register_units(self) -> list[dict]:
         """Unit pairs in the officer's register: regional ones by province, industry ones by domain."""
-        from services.intake import regions
-        from deploy.samples import unit_details
+        from shared.reference import regions
+        from innobase.samples import unit_details
         from services.intake.domain import Unit
 
         pairs, units = [], []
@@ -162,13 +162,13 @@ class Filler:
     def _one_application(self, i: int, files: list, fake) -> list:
         from services.intake import plan as plans
         from services.intake.application import _person
-        from services.intake.credit_code import ALPHABET, make_credit_code
+        from shared.reference.credit_code import ALPHABET, make_credit_code
         from services.intake.domain import ApplicantUnit, Application, draft_id, name_reads_as_a_base
         from services.intake.schemas import normalised_section
-        from services.intake import regions
+        from shared.reference import regions
         from shared import blobs
         from shared.auth import Caller
-        from deploy.samples import CHECKLIST_SIZES, applicant_details, sections, tiny_pdf, tiny_png
+        from innobase.samples import CHECKLIST_SIZES, applicant_details, sections, tiny_pdf, tiny_png
 
         rng = random.Random(i)
         pair = self.pairs[i % len(self.pairs)]

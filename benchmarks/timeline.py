@@ -1,4 +1,4 @@
-"""An auditor's timeline: `shared.timeline.merged(application_id)`, one application's history
+"""An auditor's timeline: `innobase.timeline.merged(application_id)`, one application's history
 merged across the five services over their auditor RPCs, as `innobase audit timeline` reads it,
 beside the bare nameko RPC round trip measured in the same run. Target: under 200 ms.
 
@@ -19,7 +19,7 @@ import os
 import time
 
 from benchmarks import common  # first: isolated settings, the clock inside the submission window
-from deploy import supervisor
+from innobase import supervisor
 from shared import settings
 
 TARGET_MS = 200.0
@@ -53,8 +53,8 @@ def main() -> None:
 
 
 def run(args) -> dict:
-    from deploy.demo import Demo
-    from shared import timeline
+    from innobase.demo import Demo
+    from innobase import timeline
     from tests.support.settling import settled
 
     started = time.perf_counter()

@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from shared import clock, settings
+from shared.database import connect, ensure_database
 
 GENESIS = "0" * 64
 
@@ -115,8 +116,6 @@ def anchor_database_url() -> str:
 
 
 def _anchor_connection():
-    from shared.eventstore import connect, ensure_database
-
     url = anchor_database_url()
     ensure_database(url)
     conn = connect(url)

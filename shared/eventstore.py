@@ -19,8 +19,6 @@ import contextvars
 import gc
 import json
 import logging
-import os
-import socket
 import random
 import threading
 import time
@@ -40,17 +38,16 @@ from eventsourcing_sqlalchemy.datastore import transactions as datastore_transac
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from shared import audit, clock, freshness, settings
 from shared.contracts import IntegrationEvent
+from shared.database import INSTANCE, connect, ensure_database, schema_lock
 from shared.errors import ConcurrencyConflict
 from shared.freshness import TrustingRepository
 from shared.notices import CommitNotices
 
 log = logging.getLogger(__name__)
 ORDER_WAIT_SECONDS = 0.5
-INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
 BACKBONE_DDL = """
 CREATE TABLE IF NOT EXISTS processed_messages (
@@ -456,45 +453,6 @@ class Transcoder(JSONTranscoder):
             if found != typed:
                 return super().decode(data)
         return state
-
-
-def ensure_database(url: str) -> None:
-    """Create the service's database on first start; two instances racing is fine."""
-    parsed = make_url(url)
-    admin = psycopg2.connect(**_connect_args(parsed.set(database="postgres")))
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,))
-            if cursor.fetchone() is None:
-                try:
-                    cursor.execute(f'CREATE DATABASE "{parsed.database}"')
-                except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
-                    pass
-    finally:
-        admin.close()
-
-
-def connect(url: str):
-    """A plain psycopg2 connection to the service database (LISTEN, advisory locks)."""
-    return psycopg2.connect(**_connect_args(make_url(url)))
-
-
-@contextmanager
-def schema_lock(url: str):
-    conn = connect(url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(hashtext('innobase-schema'))")
-        yield
-    finally:
-        conn.close()
-
-
-def _connect_args(url) -> dict:
-    args = url.translate_connect_args(username="user", database="dbname")
-    return {k: v for k, v in args.items() if v is not None}
 
 
 class Duplicate(Exception):

@@ -28,7 +28,8 @@ from kombu import Connection, Exchange
 
 from shared import contracts, settings
 from shared.background import BackgroundLoop
-from shared.eventstore import INSTANCE, ServiceApplication, application, connect
+from shared.database import INSTANCE, connect
+from shared.eventstore import ServiceApplication, application
 from shared.notices import wait_for_news, wake_on_notices
 
 log = logging.getLogger(__name__)

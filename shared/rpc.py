@@ -19,9 +19,9 @@ from nameko.rpc import rpc
 
 from shared import audit, freshness
 from shared.auth import Authenticated
+from shared.commit_listener import CommitListener
 from shared.errors import ConcurrencyConflict, InnobaseError, InvalidInput
 from shared.eventstore import ServiceApplication, application
-from shared.notices import CommitListener
 from shared.outbox import OutboxPublisher
 
 remote = rpc(expected_exceptions=InnobaseError)

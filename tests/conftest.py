@@ -23,5 +23,6 @@ with open(os.environ["INNOBASE_CLOCK_FILE"], "w") as clock_file:
     clock_file.write(TEST_START)
 
 from shared import clock, settings  # noqa: E402
+from innobase import remote_errors  # noqa: E402,F401  (every service's typed errors come back as their classes)
 
 clock.install_from_settings(None, settings.get().clock_file)

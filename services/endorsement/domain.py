@@ -24,7 +24,7 @@ from services.endorsement.errors import (
     UnitPairMismatch,
     WrongStage,
 )
-from shared import catalogue
+from shared.reference import catalogue
 
 ITEM_NAMESPACE = uuid.UUID("9d3c2b9a-6f1e-4c8e-b0a7-52e4d8f1c3a6")
 QUOTA_NAMESPACE = uuid.UUID("3e9a0c51-7b2d-4f68-a1c4-0d5e6f7a8b92")

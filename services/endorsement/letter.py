@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake.regions import region_name
-from shared import catalogue
 from shared.printable import Document, Heading, KeyValues, Paragraph
+from shared.reference import catalogue
+from shared.reference.regions import region_name
 
 BASE_TYPE_LABELS = {"regional": "区域（综合）", "domain": "领域（专业）", "international": "国际"}
 BLANK = "＿＿＿＿＿＿"

@@ -21,9 +21,10 @@ from shared.auth import Caller
 from shared.clock import BEIJING
 from shared.contracts import SECTIONS, IntegrationEvent
 from shared.eventstore import ServiceApplication
-from services.intake import credit_code as credit_codes
+from shared.reference import credit_code as credit_codes
+from shared.reference import regions
 from services.intake import plan as plans
-from services.intake import printed_plan, regions
+from services.intake import printed_plan
 from services.intake.errors import (
     AlreadyRegistered,
     ApplicantNotRegistered,

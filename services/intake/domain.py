@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.clock import BEIJING
 from shared.contracts import SECTIONS
-from shared.errors.intake import (
+from services.intake.errors import (
     ApplicationClosed,
     PlanIncomplete,
     SectionClosed,

@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from shared import catalogue
 from shared.contracts import SECTIONS
-from services.intake import regions
+from shared.reference import catalogue, regions
 
 SECTION_TITLES = {
     "basic": "一、基本信息",

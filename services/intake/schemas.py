@@ -10,11 +10,11 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from shared import catalogue
 from shared.blobs import MAX_BYTES, SHA256_ERROR, SHA256_PATTERN
 from shared.contracts import BASE_TYPES, SECTIONS
 from shared.contracts.intake import UNIT_KINDS, UNIT_ROLES
 from shared.fastload import FastLoader
+from shared.reference import catalogue
 from services.intake import plan
 from services.intake.domain import APPLICANT_CATEGORIES, STAGES
 

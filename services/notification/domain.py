@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import BEIJING
-from shared.errors.notification import NotYourNotification
+from services.notification.errors import NotYourNotification
 
 PARTY_NAMESPACE = uuid.UUID("3f6c1d2e-7b4a-4e59-a0c8-9d1e2f3a4b5c")
 DOSSIER_NAMESPACE = uuid.UUID("8a2b4c6d-1e3f-4a5b-9c7d-0e1f2a3b4c5d")

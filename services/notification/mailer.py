@@ -31,7 +31,8 @@ import eventlet
 
 from shared import settings as shared_settings
 from shared.background import BackgroundLoop
-from shared.eventstore import application, connect
+from shared.database import connect
+from shared.eventstore import application
 from shared.notices import wait_for_news, wake_on_notices
 from services.notification import settings
 from services.notification.templates import PRODUCT

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import supervisor
+from innobase import supervisor
 from services.gateway.portal import devmail
 from tests.support.cluster import Cluster, reset_everything
 from tests.support.mail import free_port

@@ -10,9 +10,9 @@ import sys
 import pytest
 from aiosmtpd.controller import Controller
 
-from deploy.demo import Demo
-from deploy.supervisor import SERVICES
-from shared import timeline
+from innobase.demo import Demo
+from innobase.supervisor import SERVICES
+from innobase import timeline
 from tests.support.cluster import running
 from tests.support.mail import Mailbox, free_port
 
@@ -81,7 +81,7 @@ def test_the_applicant_heard_of_the_approval_by_email(played):
 
 
 def test_every_log_verifies_untampered(played):
-    out = subprocess.run([sys.executable, "-m", "shared.cli", "audit", "verify"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "innobase.cli", "audit", "verify"], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count(": ok") == len(SERVICES)

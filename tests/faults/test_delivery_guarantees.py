@@ -235,7 +235,7 @@ def test_a_failing_handler_is_retried_then_parked_and_ops_replay_it(cluster):
     cluster.kill(failing)
 
     cluster.start("endorsement")
-    out = subprocess.run([sys.executable, "-m", "shared.cli", "deadletters", "replay", "endorsement",
+    out = subprocess.run([sys.executable, "-m", "innobase.cli", "deadletters", "replay", "endorsement",
                           "--event-id", message["event_id"]], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "replayed 1 message(s)" in out.stdout, out.stderr
     assert eventually(lambda: items(unit)) == [(message["application_id"], 1, "queued")]

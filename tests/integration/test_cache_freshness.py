@@ -6,7 +6,8 @@ from eventsourcing.domain import Aggregate, event
 
 from services.intake.application import Intake
 from shared import freshness
-from shared.eventstore import INSTANCE, ServiceApplication
+from shared.database import INSTANCE
+from shared.eventstore import ServiceApplication
 from shared.errors import ConcurrencyConflict
 from tests.support.applications import Direct, OverRpc, create_draft, prepare, sections
 from tests.support.cluster import running, sql

@@ -5,8 +5,10 @@ import eventlet
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from shared.eventstore import INSTANCE, ServiceApplication
-from shared.notices import CommitListener, CommitNotices, wait_for_news, wake_on_notices
+from shared.commit_listener import CommitListener
+from shared.database import INSTANCE
+from shared.eventstore import ServiceApplication
+from shared.notices import CommitNotices, wait_for_news, wake_on_notices
 from tests.support.cluster import db
 
 pytestmark = pytest.mark.integration

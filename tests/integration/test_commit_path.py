@@ -10,7 +10,8 @@ from eventsourcing.domain import Aggregate, event
 
 from shared import audit
 from shared.errors import ConcurrencyConflict
-from shared.eventstore import INSTANCE, ServiceApplication
+from shared.database import INSTANCE
+from shared.eventstore import ServiceApplication
 from shared.outbox import Outbox
 from tests.support.cluster import db, eventually, sql
 

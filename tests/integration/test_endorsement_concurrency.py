@@ -15,7 +15,7 @@ from services.endorsement.domain import QuotaSlot, quota_slot_id
 from shared import contracts
 from shared.auth import Caller
 from shared.errors import ConcurrencyConflict
-from shared.errors.endorsement import QuotaExceeded, WrongStage
+from services.endorsement.errors import QuotaExceeded, WrongStage
 from tests.integration.test_endorsement_decisions import (
     KINDS,
     OPINION,

@@ -21,7 +21,7 @@ from services.endorsement.application import Endorsement
 from services.endorsement.domain import quota_slot_id
 from shared import clock, settings
 from shared.errors import InnobaseError, InvalidInput, NotAuthorized, RuleViolation
-from shared.errors.endorsement import (
+from services.endorsement.errors import (
     PlanVersionSuperseded,
     QuotaExceeded,
     ScanNotFound,

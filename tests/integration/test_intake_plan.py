@@ -15,7 +15,7 @@ from services.intake.application import Intake
 from shared.auth import Caller
 from shared.blobs import MAX_BYTES
 from shared.errors import InvalidInput, NotAuthorized, RuleViolation
-from shared.errors.intake import ApplicationClosed, PlanIncomplete, SectionClosed, SubmissionWindowClosed
+from services.intake.errors import ApplicationClosed, PlanIncomplete, SectionClosed, SubmissionWindowClosed
 from tests.conftest import TEST_START
 from tests.support import clock as test_clock
 from tests.support.applications import (

@@ -3,9 +3,9 @@ their unified social credit code (GB 32100), SAC officers register the organizin
 recommending units, and a draft names units the guide allows for its base type."""
 import pytest
 
-from services.intake.credit_code import make_credit_code
+from shared.reference.credit_code import make_credit_code
 from shared.errors import InvalidInput, NotAuthorized, RuleViolation
-from shared.errors.intake import (
+from services.intake.errors import (
     AlreadyRegistered,
     ApplicantNotRegistered,
     InvalidCreditCode,

@@ -14,7 +14,7 @@ import pytest
 from services.intake.application import Intake
 from shared.auth import Caller
 from shared.clock import BEIJING
-from shared.errors.intake import ApplicationClosed, SectionClosed, VersionNotFound
+from services.intake.errors import ApplicationClosed, SectionClosed, VersionNotFound
 from tests.conftest import TEST_START
 from tests.support import clock as test_clock
 from tests.support.applications import OverRpc, PublishedEvents, prepare, submit_complete

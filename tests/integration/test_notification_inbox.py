@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from shared.errors import AuthenticationFailed, InnobaseError, InvalidInput, NotAuthorized
-from shared.errors.notification import NotificationNotFound, NotYourNotification
+from services.notification.errors import NotificationNotFound, NotYourNotification
 from tests.integration.test_notification_delivery import (  # noqa: F401  (fixtures)
     Case, mailbox, service, upstream, wait_processed,
 )

@@ -11,8 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 
-from deploy.demo import Demo
-from deploy.supervisor import BY_NAME, ROOT, SERVICES
+from innobase.demo import Demo
+from innobase.supervisor import BY_NAME, ROOT, SERVICES
 from tests.support.cluster import db, running
 from tests.support.mail import free_port
 from tests.support.settling import settled
@@ -86,7 +86,7 @@ def test_rebuilding_a_services_read_models_from_its_log_gives_back_every_row(tra
     empty = [table for table, rows in before.items() if not rows]
     assert not empty, f"the demo left {service}'s {', '.join(empty)} empty: nothing to compare"
 
-    rebuilt = subprocess.run([sys.executable, "-m", "shared.cli", "rebuild", service], cwd=ROOT,
+    rebuilt = subprocess.run([sys.executable, "-m", "innobase.cli", "rebuild", service], cwd=ROOT,
                              capture_output=True, text=True, timeout=120)
 
     assert rebuilt.returncode == 0, rebuilt.stderr
@@ -114,7 +114,7 @@ def log_facts(service: str) -> tuple[list[int], dict[str, int]]:
 def test_replaying_a_services_whole_log_applies_every_event_to_its_aggregate(traffic, service):
     positions, versions = log_facts(service)
 
-    replayed = subprocess.run([sys.executable, "-m", "shared.cli", "audit", "replay", service], cwd=ROOT,
+    replayed = subprocess.run([sys.executable, "-m", "innobase.cli", "audit", "replay", service], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
 
     assert replayed.returncode == 0, replayed.stderr

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from shared.errors import AuthenticationFailed, InnobaseError, NotAuthorized, NotYourApplication, RuleViolation
-from shared.errors.review import (
+from services.review.errors import (
     DomainBaseExists,
     DomainBaseLimitReached,
     ExpertAlreadyRegistered,

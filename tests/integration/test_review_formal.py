@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from shared.errors import AuthenticationFailed, InnobaseError, NotAuthorized, NotYourApplication
-from shared.errors.review import (
+from services.review.errors import (
     AlreadyAccepted,
     AlreadyInformed,
     ChecklistIncomplete,

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from shared.errors import ConcurrencyConflict
-from shared.errors.review import AlreadyAccepted, OpinionAlreadySubmitted, WrongStage
+from services.review.errors import AlreadyAccepted, OpinionAlreadySubmitted, WrongStage
 from tests.integration.test_review_support import (
     TEST_START,
     Application,

@@ -12,7 +12,7 @@ import base64
 import uuid
 from datetime import timedelta
 
-from services.intake.credit_code import make_credit_code
+from shared.reference.credit_code import make_credit_code
 from shared import clock
 from shared.contracts import SECTIONS
 from shared.contracts.review import DIMENSIONS

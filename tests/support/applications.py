@@ -21,13 +21,13 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from deploy.samples import (  # noqa: F401  (re-exported for the tests)
+from innobase.samples import (  # noqa: F401  (re-exported for the tests)
     BASE_REGION, CHECKLIST_SIZES, DOMAIN, NAMES, REGION, START_DATE, applicant_details, b64,
     new_credit_code, sections, tiny_pdf, tiny_png, unit_details,
 )
 from shared import auth
 from shared.auth import Caller
-from shared.errors.intake import AlreadyRegistered
+from services.intake.errors import AlreadyRegistered
 
 OFFICER = Caller("officer-tests", "officer", "SAC")
 

@@ -1,6 +1,6 @@
 """Real service processes for integration and fault tests, and what tests look at.
 
-`Cluster` starts services exactly as `make run` does (deploy.supervisor), with
+`Cluster` starts services exactly as `make run` does (innobase.supervisor), with
 the test settings plus any faults a test injects, and stops or kills them.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import psycopg2
 from kombu import Connection
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from deploy import supervisor
+from innobase import supervisor
 from shared import auth, settings
 from shared.consumer import queue_names
 

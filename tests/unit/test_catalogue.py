@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from shared.catalogue import (
+from shared.reference.catalogue import (
     CatalogueError,
     all_domains,
     are_similar,

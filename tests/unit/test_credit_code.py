@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.credit_code import (
+from shared.reference.credit_code import (
     ALPHABET,
     FINAL_WEIGHTS,
     Problem,

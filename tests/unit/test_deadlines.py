@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.deadlines import (
+from services.review.deadlines import (
     CANCELLED,
     MET,
     MISSED,
@@ -16,7 +16,7 @@ from shared.deadlines import (
     reminder_days,
     scan_interval,
 )
-from shared.errors.review import DeadlineClosed, DeadlineInPast
+from services.review.errors import DeadlineClosed, DeadlineInPast
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
@@ -161,3 +161,33 @@ def test_an_answer_given_in_time_that_arrives_after_the_miss_still_counts_as_in_
     deadline = new_deadline(days=10)
     deadline.check(NOW + timedelta(days=10, minutes=5))  # the miss, recorded before the answer arrived
     assert deadline.meet(NOW + timedelta(days=9, hours=23)) is True
+
+
+def test_a_deadline_stored_while_its_module_was_shared_deadlines_still_loads():
+    from eventsourcing.application import Application
+    from eventsourcing.persistence import StoredEvent
+    from eventsourcing.utils import resolve_topic
+
+    from services.review.deadlines import OLD_TOPIC
+
+    assert resolve_topic(OLD_TOPIC) is Deadline
+    assert resolve_topic(f"{OLD_TOPIC}.DeadlineSet") is Deadline.DeadlineSet
+    assert resolve_topic(f"{OLD_TOPIC}.DeadlineReminded") is Deadline.DeadlineReminded
+
+    deadline = new_deadline(days=10)
+    deadline.check(NOW + timedelta(days=3, minutes=1))
+    app = Application()
+    app.save(deadline)
+    new_topic = "services.review.deadlines:Deadline"
+    as_stored_before = [
+        StoredEvent(originator_id=e.originator_id, originator_version=e.originator_version,
+                    topic=e.topic.replace(new_topic, OLD_TOPIC), state=e.state.replace(new_topic.encode(), OLD_TOPIC.encode()))
+        for e in app.recorder.select_events(deadline.id)]
+    assert [e.topic for e in as_stored_before] == [f"{OLD_TOPIC}.DeadlineSet", f"{OLD_TOPIC}.DeadlineReminded"]
+    assert OLD_TOPIC.encode() in as_stored_before[0].state  # the created event names its aggregate's topic
+
+    loaded = None
+    for stored in as_stored_before:
+        loaded = app.mapper.to_domain_event(stored).mutate(loaded)
+    assert type(loaded) is Deadline
+    assert (loaded.due, loaded.settled, loaded.version) == (deadline.due, deadline.settled, deadline.version)

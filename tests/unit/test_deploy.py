@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploy.supervisor import SERVICES
+from innobase.supervisor import RUNNING as SERVICES
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]

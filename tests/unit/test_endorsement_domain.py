@@ -29,7 +29,7 @@ from services.endorsement.domain import (
 )
 from shared.contracts.core import SECTIONS
 from shared.errors import InnobaseError, RuleViolation
-from shared.errors.endorsement import (
+from services.endorsement.errors import (
     QuotaExceeded,
     QuotaScopeUnknown,
     UnitNotRegistered,

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from deploy.samples import sections
+from innobase.samples import sections
 from services.intake import schemas
 from shared.fastload import FastLoader
 

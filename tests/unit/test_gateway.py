@@ -8,7 +8,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from deploy.supervisor import SERVICES
+from innobase.supervisor import SERVICES
 from services.gateway import problems
 from services.gateway.api import handler, openapi
 from services.gateway.api.routes import ALL_ROUTES

@@ -24,7 +24,7 @@ from services.intake.domain import (
 )
 from shared.clock import BEIJING
 from shared.errors import RuleViolation
-from shared.errors.intake import (
+from services.intake.errors import (
     ApplicationClosed,
     PlanIncomplete,
     SectionClosed,

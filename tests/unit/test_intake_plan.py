@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 from marshmallow import ValidationError
 
-from services.intake import plan, regions
+from services.intake import plan
+from shared.reference import regions
 from services.intake.domain import name_reads_as_a_base
 from services.intake.schemas import SECTION_SCHEMAS, SaveSection, normalised_section
 from tests.support.applications import Setup, applicant_caller, sections

@@ -15,7 +15,7 @@ from services.notification.domain import (
 from shared.auth import Caller
 from shared.clock import BEIJING
 from shared.errors import NotAuthorized
-from shared.errors.notification import NotYourNotification
+from services.notification.errors import NotYourNotification
 
 pytestmark = pytest.mark.unit
 APPLICANT = Recipient("applicant", "91320000MA1XXXXX9L")

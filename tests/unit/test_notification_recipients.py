@@ -8,7 +8,7 @@ from services.notification import templates
 from services.notification.domain import FORWARDED, RECOMMENDED, Dossier, Recipient
 from services.notification.recipients import recipients
 from shared.contracts import CONTRACTS
-from shared.docgen import example_of
+from innobase.docgen import example_of
 
 pytestmark = pytest.mark.unit
 APPLICANT = Recipient("applicant", "91320000MA1XXXXX9L")

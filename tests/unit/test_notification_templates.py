@@ -9,7 +9,7 @@ from services.notification import templates
 from services.notification.domain import Dossier, Recipient
 from services.notification.recipients import recipients
 from shared.contracts import CONTRACTS
-from shared.docgen import ROOT, example_of
+from innobase.docgen import ROOT, example_of
 
 pytestmark = pytest.mark.unit
 SOURCES = ("intake", "endorsement", "formal_review", "expert_review")

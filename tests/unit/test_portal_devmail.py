@@ -4,7 +4,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from deploy.supervisor import start_dev_mailbox
+from innobase.supervisor import start_dev_mailbox
 from services.gateway.portal import devmail
 from tests.support.mail import free_port
 

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from services.intake import regions
-from services.intake.credit_code import make_credit_code, region_of
-from services.intake.regions import (
+from shared.reference import regions
+from shared.reference.credit_code import make_credit_code, region_of
+from shared.reference.regions import (
     enclosing_region,
     is_known_region,
     is_well_formed_region,

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.intake.credit_code import make_credit_code
+from shared.reference.credit_code import make_credit_code
 from services.review.expert_review.application import ExpertReview
 from services.review.expert_review.domain import (
     APPROVED,
@@ -29,7 +29,7 @@ from services.review.expert_review.domain import (
 from shared import contracts
 from shared.clock import BEIJING
 from shared.errors import RuleViolation
-from shared.errors.review import (
+from services.review.errors import (
     ConflictOfInterest,
     DomainBaseExists,
     DomainBaseLimitReached,

@@ -25,7 +25,7 @@ from services.review.formal_review.domain import (
 )
 from shared import contracts
 from shared.contracts import SECTIONS
-from shared.errors.review import (
+from services.review.errors import (
     AlreadyAccepted,
     AlreadyInformed,
     ChecklistIncomplete,

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from services.gateway.portal import plan_forms
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
-from shared import catalogue
+from shared.reference import catalogue
 
 PAGE_SIZE = 20
 APPLICANT = ("applicant",)

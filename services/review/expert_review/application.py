@@ -12,8 +12,6 @@ from datetime import datetime
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import text
 
-from services.intake import regions
-from services.intake.credit_code import check_credit_code
 from services.review.common import retrying
 from services.review.expert_review.domain import (
     APPROVED,
@@ -49,12 +47,14 @@ from services.review.expert_review.errors import (
     PanelNotFound,
     RuleViolation,
 )
-from shared import blobs, catalogue, clock
+from shared import blobs, clock
 from shared.auth import Caller
 from shared.contracts import IntegrationEvent
 from shared.contracts.review import DIMENSIONS
-from shared.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
+from services.review.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
 from shared.eventstore import ServiceApplication, jsonable
+from shared.reference import catalogue, regions
+from shared.reference.credit_code import check_credit_code
 
 log = logging.getLogger(__name__)
 

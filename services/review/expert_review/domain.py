@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate, event
 from shared.clock import BEIJING
 from shared.contracts.review import CONCLUSIONS, DIMENSIONS
 from shared.errors import RuleViolation
-from shared.errors.review import (
+from services.review.errors import (
     ConflictOfInterest,
     DomainBaseExists,
     DomainBaseLimitReached,

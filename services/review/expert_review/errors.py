@@ -1,4 +1,4 @@
-"""The typed errors expert review and approval raise (defined in shared.errors, the contract portals import)."""
+"""The typed errors expert review and approval raise (defined in services.review.errors, shared by formal and expert review)."""
 from shared.errors import (  # noqa: F401
     ApplicationNotFound,
     ConcurrencyConflict,
@@ -9,7 +9,7 @@ from shared.errors import (  # noqa: F401
     NotYourApplication,
     RuleViolation,
 )
-from shared.errors.review import (  # noqa: F401
+from services.review.errors import (  # noqa: F401
     ConflictOfInterest,
     DeadlineClosed,
     DeadlineInPast,

@@ -6,7 +6,7 @@ from nameko.timer import timer
 
 from services.review.expert_review import schemas
 from services.review.expert_review.application import ExpertReview
-from shared import deadlines
+from services.review import deadlines
 from shared.consumer import integration_events
 from shared.rpc import command, service_base
 

@@ -23,7 +23,7 @@ from services.review.formal_review.errors import ApplicationNotFound, InvalidInp
 from shared import clock
 from shared.auth import Caller
 from shared.contracts import IntegrationEvent
-from shared.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
+from services.review.deadlines import DEADLINES_DDL, Deadline, DeadlineKeeper
 from shared.eventstore import ServiceApplication, jsonable
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from datetime import datetime
 from eventsourcing.domain import Aggregate, event
 
 from shared.contracts.review import INFORMED_DECISIONS
-from shared.errors.review import (
+from services.review.errors import (
     AlreadyAccepted,
     AlreadyInformed,
     ChecklistIncomplete,

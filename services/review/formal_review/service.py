@@ -5,7 +5,7 @@ from nameko.timer import timer
 
 from services.review.formal_review import schemas
 from services.review.formal_review.application import FormalReview
-from shared import deadlines
+from services.review import deadlines
 from shared.consumer import integration_events
 from shared.rpc import command, service_base
 

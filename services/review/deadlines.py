@@ -27,11 +27,12 @@ from datetime import datetime, timedelta
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import register_topic
 from sqlalchemy import text
 
+from services.review.errors import DeadlineClosed, DeadlineInPast
 from shared import clock
 from shared.errors import ConcurrencyConflict
-from shared.errors.review import DeadlineClosed, DeadlineInPast
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +260,13 @@ CREATE TABLE IF NOT EXISTS deadlines (
 CREATE INDEX IF NOT EXISTS deadlines_to_check ON deadlines (next_check) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS deadlines_by_application ON deadlines (application_id);
 """
+
+
+
+# Deadlines set while this module was shared/deadlines.py are stored under that topic; the
+# alias covers the aggregate and its nested events ("shared.deadlines:Deadline.DeadlineSet").
+OLD_TOPIC = "shared.deadlines:Deadline"
+register_topic(OLD_TOPIC, Deadline)
 
 
 class DeadlineKeeper:

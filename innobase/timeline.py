@@ -10,6 +10,7 @@ import heapq
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from innobase import remote_errors  # noqa: F401  (typed errors come back as their classes)
 from shared import auth, settings
 
 
@@ -19,7 +20,7 @@ def _auditor_proxy():
 
 
 def merged(application_id: str) -> list[dict]:
-    from deploy.supervisor import SERVICES
+    from innobase.supervisor import SERVICES
 
     histories = []
     with _auditor_proxy() as services:
@@ -57,7 +58,7 @@ def render(events: list[dict]) -> str:
 
 
 def state_at(application_id: str, at: str) -> dict:
-    from deploy.supervisor import SERVICES
+    from innobase.supervisor import SERVICES
 
     with _auditor_proxy() as services:
         return {spec.name: getattr(services, spec.name).audit_state_at(application_id=application_id, at=at)

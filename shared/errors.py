@@ -104,9 +104,8 @@ def _flatten(fields: dict, prefix: str = "") -> list[str]:
     return names
 
 
-# Errors of the services live here too: they are part of the contract a
-# portal codes against, and a client must be able to import every one of them
-# without importing a service.
+# The errors below are raised by more than one service; each service's own errors
+# live in its `errors.py` (e.g. services/intake/errors.py).
 
 class ApplicationNotFound(NotFound):
     code = "application_not_found"
@@ -118,6 +117,10 @@ class NotYourApplication(NotAuthorized):
     code = "not_your_application"
 
 
-# Each service's own errors, in modules named after it; importing shared.errors
-# registers them all, so a client gets every typed error back as its class.
-from shared.errors import endorsement, intake, notification, review  # noqa: F401,E402
+def also_known_as(old_module: str, namespace: dict) -> None:
+    """Register the errors defined in `namespace` also under `old_module`, where they were
+    defined before they moved to their service, so that a caller still decodes them as
+    their classes when a service not yet upgraded sends them under the old path."""
+    for value in list(namespace.values()):
+        if isinstance(value, type) and issubclass(value, InnobaseError) and value.__module__ == namespace["__name__"]:
+            registry[f"{old_module}.{value.__name__}"] = value

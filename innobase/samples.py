@@ -10,7 +10,7 @@ import random
 import struct
 import zlib
 
-from services.intake.credit_code import ALPHABET, make_credit_code
+from shared.reference.credit_code import ALPHABET, make_credit_code
 
 REGION = "320000"          # 江苏省
 BASE_REGION = "320100"     # 南京市, inside it

@@ -1,13 +1,17 @@
-"""Typed errors of formal review, expert review and approval, and of deadlines
-(registered with nameko through shared.errors)."""
-from shared.errors import (  # noqa: F401
+"""The typed errors of formal review, expert review and approval, and of their deadlines.
+
+Each registers itself with nameko (see shared.errors): a caller that imports this module
+gets them back as their classes, with their code and details."""
+from shared.errors import (  # noqa: F401  (the shared errors, re-exported for the service)
     ApplicationNotFound,
+    ConcurrencyConflict,
     InnobaseError,
     InvalidInput,
     NotAuthorized,
     NotFound,
     NotYourApplication,
     RuleViolation,
+    also_known_as,
 )
 
 
@@ -138,3 +142,7 @@ class DomainBaseLimitReached(BaseLimitExceeded):
     """Never more than two domain bases per domain."""
 
     code = "domain_base_limit_reached"
+
+
+# Defined in shared.errors.review before they moved here.
+also_known_as("shared.errors.review", globals())

@@ -24,10 +24,11 @@ from datetime import timedelta
 
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from deploy import samples
-from shared import auth, catalogue, clock, settings
+from innobase import remote_errors, samples  # noqa: F401  (remote_errors: typed errors come back as their classes)
+from shared import auth, clock, settings
 from shared.clock import BEIJING
 from shared.errors import InnobaseError, RuleViolation
+from shared.reference import catalogue
 
 OFFICER = ("officer-demo", "officer", "SAC")
 
@@ -327,7 +328,7 @@ class Demo:
                      f"{case.get('result', '')}")
         self.say("")
         self.say(f"timeline of A ({self.outcome['A']['application_id']}):")
-        from shared import timeline
+        from innobase import timeline
 
         self.say(timeline.render(timeline.merged(self.outcome["A"]["application_id"])))
         return self.outcome
@@ -350,7 +351,7 @@ def _inside_window() -> bool:
 
 
 def _provinces_with_prefectures() -> list[tuple[str, str]]:
-    from services.intake import regions
+    from shared.reference import regions
 
     pairs = []
     for province in regions.provinces():
