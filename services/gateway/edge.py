@@ -243,7 +243,7 @@ class EdgeRequest:
         return self._rpc("accounts", method, token, kwargs)
 
     def _rpc(self, service: str, method: str, token: str, kwargs: dict):
-        self.worker_ctx.context_data[auth.CONTEXT_KEY] = token
+        self.worker_ctx.data[auth.CONTEXT_KEY] = token  # context_data is a copy
         proxy = MethodProxy(self.worker_ctx, service, method, self.edge.reply_listener)
         try:
             reply = proxy.call_async(**kwargs)
