@@ -61,7 +61,9 @@ class AccountPages:
                                        errors=fields, summary=summary, breadcrumbs=[("登录", None)])
                 raise
             response = redirect(target or home_of(account))
-            page.edge.set_session_cookie(response, session_id, expires_at)
+            # A browser-session cookie: it ends with the browser, and accounts ends it on the server
+            # at its lifetime or idle timeout; no expiry date that a skewed client clock could misread.
+            page.edge.set_session_cookie(response, session_id, None)
             return response
         return page.render("sign_in.html", status=422, next=target, email=email, errors=errors,
                            summary=None, breadcrumbs=[("登录", None)])
