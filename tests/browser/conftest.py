@@ -53,6 +53,8 @@ def mailbox_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def portal(mailbox_dir):
     """The base URL of the running portal; every service behind it, with the mail box catching mail."""
+    if "accounts" not in supervisor.BY_NAME:
+        pytest.skip("the accounts service is not in this tree yet: nobody can sign in")
     port = int(os.environ.get("INNOBASE_HTTP_PORT", "8093"))
     smtp_port = free_port()
     base_url = f"http://127.0.0.1:{port}"

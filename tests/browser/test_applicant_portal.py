@@ -94,11 +94,12 @@ def test_an_applicant_registers_confirms_signs_in_drafts_and_fills_a_section(pag
 
     if page.get_by_role("link", name="登记单位信息").count():
         page.get_by_role("link", name="登记单位信息").click()
+        page.get_by_label("单位名称").fill(applicant["unit_name"])
         page.get_by_label("单位类别").select_option(label="标准化研究机构")
         page.get_by_label("所在地区（行政区划代码）").fill("320100")
         page.locator("#f-head-name").fill("王建国")
         page.locator("#f-head-title").fill("院长")
-        page.locator("#f-contact-name").fill("李明")
+        expect(page.locator("#f-contact-name")).to_have_value(applicant["contact_name"])
         page.locator("#f-contact-title").fill("主任")
         page.locator("#f-contact-phone").fill("025-83301234")
         page.locator("#f-contact-email").fill(applicant["email"])

@@ -64,7 +64,8 @@ class ApplicantPages:
         unit = _registered_unit(page)
         if unit is not None:
             return page.render("applicant/unit.html", unit=unit, breadcrumbs=_crumbs(("单位信息", None)))
-        values = {"name": getattr(page.account, "name", ""), "contact": {"email": page.account.email}}
+        # the contact person is the one signed in; the unit's name is typed again (the account keeps none)
+        values = {"contact": {"name": page.account.name, "email": page.account.email}}
         return page.render("applicant/unit_form.html", values=values, errors={}, summary=None,
                            categories=plan_forms.APPLICANT_CATEGORIES, breadcrumbs=_crumbs(("登记单位信息", None)))
 
