@@ -11,11 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.axe import assert_accessible
-from tests.browser.conftest import new_page
-from tests.support.applications import OFFICER, OverRpc, new_credit_code, register_units
+from tests.browser.people import PASSWORD, new_applicant, sign_in
+from tests.support.applications import OFFICER, OverRpc, register_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-PASSWORD = "biaozhun-2026-chuangxin"
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,7 @@ def units(portal):
 
 @pytest.fixture(scope="module")
 def applicant():
-    return {"email": f"liming-{uuid.uuid4().hex[:6]}@example.cn", "credit_code": new_credit_code(),
-            "unit_name": "江苏省标准化研究院", "contact_name": "李明"}
+    return new_applicant()
 
 
 def register_and_confirm(page, applicant, screenshot):
@@ -68,14 +66,9 @@ def register_and_confirm(page, applicant, screenshot):
     expect(page.locator(".mail-body")).to_contain_text("confirm?token=")
     screenshot(page, "confirmation-mail")
     page.locator(".mail-body a[href*='/confirm?token=']").first.click()
-    expect(page.locator(".notice")).to_contain_text("邮箱已确认")
+    expect(page.locator(".notice").first).to_contain_text("邮箱已确认")
 
 
-def sign_in(page, email, password=PASSWORD):
-    page.goto("/sign-in")
-    page.get_by_label("电子邮箱").fill(email)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
 
 
 def test_an_applicant_registers_confirms_signs_in_drafts_and_fills_a_section(page, units, applicant, screenshot):
@@ -108,7 +101,7 @@ def test_an_applicant_registers_confirms_signs_in_drafts_and_fills_a_section(pag
         screenshot(page, "applicant-unit-form")
         assert_accessible(page, "the unit's registration form")
         page.get_by_role("button", name="登记").click()
-        expect(page.locator(".notice")).to_contain_text("单位信息已登记")
+        expect(page.locator(".notice").first).to_contain_text("单位信息已登记")
 
     screenshot(page, "applicant-dashboard-empty")
     assert_accessible(page, "the applicant's dashboard")
@@ -124,7 +117,7 @@ def test_an_applicant_registers_confirms_signs_in_drafts_and_fills_a_section(pag
     assert_accessible(page, "the new draft form")
     page.get_by_role("button", name="创建申报草稿").click()
 
-    expect(page.locator(".notice")).to_contain_text("申报草稿已创建")
+    expect(page.locator(".notice").first).to_contain_text("申报草稿已创建")
     expect(page.get_by_role("heading", name="国家技术标准创新基地（江苏）")).to_be_visible()
     significance_row = page.locator("tr", has=page.get_by_role("link", name="二、意义和必要性"))
     expect(significance_row).to_contain_text("待完善 2 项")
@@ -172,24 +165,28 @@ def test_an_applicant_registers_confirms_signs_in_drafts_and_fills_a_section(pag
     assert_accessible(page, "the dashboard at phone width")
 
     page.get_by_role("button", name="退出").click()
-    expect(page.locator(".notice")).to_contain_text("您已退出")
+    expect(page.locator(".notice").first).to_contain_text("您已退出")
     page.goto("/applicant")
     expect(page).to_have_url(re.compile(r"/sign-in\?next=/applicant$"))
 
 
-def test_a_form_sent_without_its_csrf_token_changes_nothing(page, applicant, portal):
-    response = page.request.post(f"{portal}/forgot-password", form={"email": applicant["email"]})
-    assert response.status == 403
-    assert "表单已失效" in response.text()
-
-
-def test_another_applicants_application_answers_as_a_missing_one(browser, portal, page, applicant):
-    """A second applicant, signed in, opens the first one's application by its address."""
+def test_a_form_sent_without_its_csrf_token_changes_nothing(page, applicant):
+    """The signed-in applicant's browser, led by another site, posts a section without the form's token."""
     sign_in(page, applicant["email"])
     page.get_by_role("link", name="国家技术标准创新基地（江苏）").first.click()
-    address = page.url
-    missing = re.sub(r"/applications/[0-9a-f-]+", f"/applications/{uuid.uuid4()}", address)
-    first = page.request.get(missing)
-    assert first.status == 404
-    page.get_by_role("button", name="退出").click()
-    # (a second account needs a second confirmed registration: the same path as above)
+    section = page.url.split("?")[0] + "/sections/significance"
+    response = page.request.post(section, form={"significance": "被篡改的内容", "necessity": "被篡改的内容"},
+                                 headers={"Origin": "http://evil.example"}, max_redirects=0)
+    assert response.status == 403
+    assert "表单已失效" in response.text()
+    page.goto(section)
+    expect(page.get_by_label("（一）意义")).to_contain_text("创新基地将促进创新成果转化为技术标准")
+    expect(page.get_by_label("（一）意义")).not_to_contain_text("被篡改")
+
+
+def test_an_unknown_application_and_another_partys_page_answer_as_missing(page, applicant):
+    sign_in(page, applicant["email"])
+    missing = page.request.get(f"/applicant/applications/{uuid.uuid4()}")
+    other_party = page.request.get("/units")
+    assert missing.status == other_party.status == 404
+    assert "页面不存在" in missing.text() and "页面不存在" in other_party.text()

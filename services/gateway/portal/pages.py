@@ -102,9 +102,22 @@ class Page:
                            breadcrumbs=[("首页", "/"), ("无法完成操作", None)])
 
 
+# Rules of the guide a refusal names, as the person who broke one reads it beside the field.
+RULES_ZH = {
+    "opinion_date": "日期不能晚于今天",
+    "base_name": "名称应为“国家技术标准创新基地（×××）”",
+    "submission_window": "不在网上申报受理期（每年5月5日至7月30日）内",
+    "credentials": "电子邮箱或密码不正确",
+}
+
+
 def form_errors(error: EdgeError) -> tuple[dict, str | None]:
     """The fields an error names (path → messages) and a sentence for the summary when it names none."""
-    fields = (getattr(error, "details", None) or {}).get("fields") or {}
+    details = getattr(error, "details", None) or {}
+    fields = details.get("fields") or {}
+    if not fields and isinstance(details.get("field"), str):
+        # a rule refusing one field: its message beside that field
+        return {details["field"]: [RULES_ZH.get(details.get("rule"), error.message_zh)]}, None
     errors = {}
     for path, messages in fields.items():
         if isinstance(messages, dict):  # nested marshmallow messages: flatten to dotted paths

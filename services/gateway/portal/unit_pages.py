@@ -4,7 +4,7 @@ decline, and the recommending unit's quota for the round."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
@@ -13,6 +13,7 @@ from services.gateway.portal import plan_forms
 from services.gateway.portal.applicant_pages import content_disposition
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
+from shared import clock
 
 UNITS = ("organizing_unit", "recommending_unit")
 PAGE_SIZE = 20
@@ -73,7 +74,7 @@ class UnitPages:
             if error.status == 404 or error.name in ("NotAuthorized",):
                 return page.not_found()
             raise
-        today = datetime.now(BEIJING).date().isoformat()
+        today = clock.now().astimezone(BEIJING).date().isoformat()
         return page.render("units/application.html", status=status, application=application,
                            history=history.get("events", []), sections=plan_forms.SECTIONS,
                            indicator_kinds=dict(plan_forms.INDICATOR_KINDS), errors=errors or {}, summary=summary,
