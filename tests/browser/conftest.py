@@ -109,6 +109,8 @@ def page(browser, portal):
 def screenshot():
     """`screenshot(page, "applicant-dashboard")`: the whole page, saved under test-artifacts/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):  # this run's pages only
+        old.unlink()
 
     def take(page, name: str) -> Path:
         path = SCREENSHOTS / f"{len(_taken) + 1:02d}-{name}.png"

@@ -46,14 +46,14 @@ STAGES_ZH = {
     "withdrawn": "已撤回",
 }
 EVENTS_ZH = {
-    "ItemQueued": "收到申报方案",
+    "ReviewItemQueued": "收到申报方案",
     "ApplicationForwarded": "审核盖章并报送推荐单位",
     "ApplicationReturned": "退回申报单位修改",
     "ApplicationRecommended": "推荐",
     "RecommendationDeclined": "不予推荐",
     "ApplicationReturnedToOrganizingUnit": "退回申报组织单位",
     "RecommendationWithdrawn": "撤回推荐",
-    "ItemClosed": "申报结束",
+    "ReviewItemClosed": "申报结束",
 }
 # What the applicant does next, by stage (the dashboard's 下一步).
 NEXT_STEP_ZH = {
