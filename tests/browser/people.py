@@ -156,13 +156,13 @@ def fill_every_section(page, application: str) -> None:
     save(page, "保存并继续")
 
 
-def admin_token() -> str:
-    """SAC's first administrator, as `innobase accounts create-admin` makes it; a token acting as them."""
+def create_admin() -> tuple[str, str]:
+    """SAC's first administrator, as `innobase accounts create-admin` makes it: (e-mail, a token acting as them)."""
     ops = auth.mint("ops-tests", "ops", "ops", ttl_seconds=600)
+    email = f"admin-{uuid.uuid4().hex[:6]}@sac.example.cn"
     with rpc(ops) as services:
-        admin = services.accounts.create_admin(email=f"admin-{uuid.uuid4().hex[:6]}@sac.example.cn",
-                                               name="国家标准委管理员", password=PASSWORD)
-    return auth.mint(admin["party_id"], "officer", admin["organization"], ttl_seconds=3600)
+        admin = services.accounts.create_admin(email=email, name="国家标准委管理员", password=PASSWORD)
+    return email, auth.mint(admin["party_id"], "officer", admin["organization"], ttl_seconds=3600)
 
 
 def invite(admin: str, email: str, name: str, role: str, organization: str) -> None:

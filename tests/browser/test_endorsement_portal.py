@@ -1,7 +1,9 @@
 """The plan's way from the applicant to SAC, through pages only: the applicant fills every section
 and submits (the printed plan downloaded); the organizing unit's clerk, invited by SAC, returns it
 with a reason; the applicant corrects and resubmits; the clerk checks, stamps and forwards; the
-recommending unit's clerk recommends with the two scans and sees the quota used."""
+recommending unit's clerk recommends with the two scans and sees the quota used; the SAC officer
+sees the round's counts, accepts and numbers the case and passes the formal review; an auditor
+reads the application's timeline and verifies every log."""
 from __future__ import annotations
 
 import uuid
@@ -49,7 +51,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     screenshot(page, "application-submitted")
     people.sign_out(page)
 
-    admin = people.admin_token()
+    admin_email, admin = people.create_admin()
     clerk = {"email": f"zhang-{uuid.uuid4().hex[:6]}@samr.example.cn"}
     people.invite(admin, clerk["email"], "张伟", "organizing_unit", units["organizing_id"])
     people.accept_invitation(page, clerk["email"])
@@ -139,3 +141,45 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     expect(page.locator("main table")).to_contain_text("已占用")
     screenshot(page, "recommending-quota")
     assert_accessible(page, "the quota page")
+
+    people.sign_out(page)
+
+    # SAC: the dashboard's counts, then the case accepted (numbered) and passed
+    people.sign_in(page, admin_email)
+    expect(page.get_by_role("heading", name="国家标准委工作台")).to_be_visible()
+    received = page.get_by_role("link", name="待受理（1）")
+    for _ in range(40):
+        if received.count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    screenshot(page, "sac-dashboard")
+    assert_accessible(page, "the SAC dashboard")
+    received.click()
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    page.get_by_role("button", name="受理并编号").click()
+    expect(page.locator(".notice").first).to_contain_text("已受理")
+    expect(page.locator(".caption")).to_contain_text("CXJD-2026-QY-")
+    screenshot(page, "sac-formal-review")
+    assert_accessible(page, "the formal review case")
+    page.get_by_role("button", name="形式审查合格，纳入专家论证").click()
+    expect(page.locator(".notice").first).to_contain_text("形式审查合格")
+    people.sign_out(page)
+
+    # an auditor, invited by SAC: the application's timeline across the services, and every log verified
+    auditor = f"shen-{uuid.uuid4().hex[:6]}@audit.example.cn"
+    people.invite(admin, auditor, "沈审计", "auditor", "SAC-AUDIT")
+    people.accept_invitation(page, auditor)
+    people.sign_in(page, auditor)
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    timeline = page.locator(".timeline")
+    for service in ("intake", "endorsement", "formal_review"):
+        expect(timeline).to_contain_text(service)
+    expect(timeline).to_contain_text("Accepted")
+    screenshot(page, "auditor-timeline")
+    assert_accessible(page, "the auditor's timeline")
+    page.goto("/audit")
+    page.get_by_role("button", name="校验全部日志").click()
+    expect(page.locator("main table").first).to_contain_text("完好")
+    expect(page.locator("main table").first).not_to_contain_text("异常")
+    screenshot(page, "auditor-verify")

@@ -9,6 +9,7 @@ import uuid
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
+from services.gateway.api.handler import content_disposition
 from services.gateway.portal import plan_forms
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
@@ -31,14 +32,6 @@ def _crumbs(*more):
 def _domains() -> list[tuple[str, str]]:
     return [(d.code, f"{d.code} {d.name}" if d.level == 2 else f"{d.code} {d.name}（大类）")
             for d in catalogue.all_domains()]
-
-
-def content_disposition(file_name: str) -> str:
-    """RFC 6266 with the RFC 5987 UTF-8 form, so a Chinese file name arrives intact."""
-    from urllib.parse import quote
-
-    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in file_name)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 class ApplicantPages:
@@ -264,13 +257,7 @@ class ApplicantPages:
     @http("GET", "/applicant/applications/<application_id>/files/<sha256>")
     @portal_page(roles=APPLICANT)
     def attachment_file(self, page, application_id, sha256):
-        found = page.call("intake", "get_attachment", application_id=application_id, sha256=sha256)
-        name = found.get("name") or f"{sha256[:12]}"
-        response = Response(base64.b64decode(found["content"]),
-                            mimetype=found.get("media_type") or "application/octet-stream")
-        # PDFs and images open in the browser (a preview); the name keeps its Chinese
-        response.headers["Content-Disposition"] = content_disposition(name).replace("attachment", "inline", 1)
-        return response
+        return attachment_response(page, application_id, sha256)
 
     @http("POST", "/applicant/applications/<application_id>/submit")
     @portal_page(roles=APPLICANT)
@@ -297,6 +284,17 @@ class ApplicantPages:
         name = found.get("filename") or "申报方案.pdf"
         response.headers["Content-Disposition"] = content_disposition(name)
         return response
+
+
+def attachment_response(page, application_id: str, sha256: str) -> Response:
+    """An uploaded file as intake keeps it; PDFs and images open in the browser (a preview), the
+    name keeps its Chinese."""
+    found = page.call("intake", "get_attachment", application_id=application_id, sha256=sha256)
+    response = Response(base64.b64decode(found["content"]),
+                        mimetype=found.get("media_type") or "application/octet-stream")
+    name = found.get("name") or sha256[:12]
+    response.headers["Content-Disposition"] = content_disposition(name).replace("attachment", "inline", 1)
+    return response
 
 
 def plan_forms_base(base_type: str) -> str:

@@ -26,6 +26,12 @@ NOTICES = {
     "forwarded": ("success", "已审核盖章并报送推荐单位。"),
     "recommended": ("success", "已推荐。"),
     "declined": ("success", "已不予推荐。"),
+    "case_accept": ("success", "已受理，申报已编号。"),
+    "case_record_finding": ("success", "审查结果已记录。"),
+    "case_request_supplement": ("success", "已要求补充材料，申报单位将收到通知。"),
+    "case_pass_review": ("success", "形式审查合格，已纳入专家论证。"),
+    "case_reject": ("success", "已作出不予受理决定。"),
+    "opinion_submitted": ("success", "评审意见已提交，提交后不能修改。"),
 }
 
 # The page each role starts from after signing in.
@@ -33,6 +39,9 @@ HOMES = {
     "applicant": "/applicant",
     "organizing_unit": "/units",
     "recommending_unit": "/units",
+    "officer": "/sac",
+    "auditor": "/audit",
+    "expert": "/expert",
 }
 
 NOT_FOUND_NAMES = {"NotFound", "NotYourApplication", "ApplicationNotFound", "UnitNotFound"}

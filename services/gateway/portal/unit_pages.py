@@ -10,7 +10,7 @@ from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from services.gateway.portal import plan_forms
-from services.gateway.portal.applicant_pages import content_disposition
+from services.gateway.portal.applicant_pages import attachment_response, content_disposition
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
 from shared import clock
@@ -182,12 +182,7 @@ class UnitPages:
     @http("GET", "/units/applications/<application_id>/files/<sha256>")
     @portal_page(roles=UNITS)
     def unit_attachment(self, page, application_id, sha256):
-        found = page.call("intake", "get_attachment", application_id=application_id, sha256=sha256)
-        response = Response(base64.b64decode(found["content"]),
-                            mimetype=found.get("media_type") or "application/octet-stream")
-        response.headers["Content-Disposition"] = content_disposition(found.get("name") or sha256[:12]).replace(
-            "attachment", "inline", 1)
-        return response
+        return attachment_response(page, application_id, sha256)
 
 
 def _pdf(found: dict, name: str) -> Response:
