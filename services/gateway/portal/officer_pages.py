@@ -25,6 +25,11 @@ CASE_STATES_ZH = {
     "supplement_overdue": "补充材料逾期", "passed": "形式审查合格", "found_inadmissible": "不予受理",
     "closed": "已结束",
 }
+REVIEW_STATES_ZH = {
+    "awaiting_panel": "待组建专家组", "under_review": "专家论证中", "concluded": "论证完成",
+    "revision_requested": "待修改方案", "revision_overdue": "修改逾期", "revision_received": "已收到修改稿",
+    "revision_confirmed": "修改已确认", "approved": "已批准筹建", "declined": "未获批准", "closed": "已结束",
+}
 CHECK_STATUS_ZH = {"present": "齐全", "missing": "缺失", "deficient": "不合格", "not_declared": "未声明（可选）"}
 
 
@@ -48,7 +53,8 @@ class OfficerPages:
         return page.render("sac/dashboard.html", total=len(applications), by_stage=by_stage, by_type=by_type,
                            by_area=by_area.most_common(10), case_counts=cases.get("counts", {}),
                            review_counts=reviews.get("counts", {}), case_states=CASE_STATES,
-                           case_states_zh=CASE_STATES_ZH, breadcrumbs=[("国家标准委工作台", None)])
+                           case_states_zh=CASE_STATES_ZH, review_states_zh=REVIEW_STATES_ZH,
+                           breadcrumbs=[("国家标准委工作台", None)])
 
     @http("GET", "/sac/cases")
     @portal_page(roles=READERS)
