@@ -19,14 +19,20 @@ def new_applicant() -> dict:
             "unit_name": "江苏省标准化研究院", "contact_name": "李明"}
 
 
+def reload_until(page, seen, seconds: float = 30) -> None:
+    """Reload the page, as a person presses F5, until `seen()` (what another service sends through
+    the broker arrives in its own time); the caller's `expect` then says what was missing."""
+    for _ in range(int(seconds * 2)):
+        if seen():
+            return
+        page.wait_for_timeout(500)
+        page.reload()
+
+
 def open_mail(page, to: str, link_part: str):
     """The newest mail to `to` in the development mail box, opened; its link containing `link_part` followed."""
     page.goto(f"/dev/mail?to={to}")
-    for _ in range(80):
-        if page.locator("main table a").count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    reload_until(page, lambda: page.locator("main table a").count())
     page.locator("main table a").first.click()
     expect(page.locator(".mail-body")).to_contain_text(link_part)
     page.locator(f".mail-body a[href*='{link_part}']").first.click()

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.axe import assert_accessible
-from tests.browser.people import PASSWORD, new_applicant, sign_in
+from tests.browser.people import PASSWORD, new_applicant, reload_until, sign_in
 from tests.support.applications import OFFICER, OverRpc, register_units
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -55,12 +55,8 @@ def register_and_confirm(page, applicant, screenshot):
 
     # the confirmation e-mail, as a person trying the system reads it: in the development mail box
     page.get_by_role("link", name="开发邮箱").last.click()
-    for _ in range(60):
-        mails = page.locator("main table a")
-        if mails.count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    mails = page.locator("main table a")
+    reload_until(page, mails.count)
     screenshot(page, "dev-mailbox")
     mails.first.click()
     expect(page.locator(".mail-body")).to_contain_text("confirm?token=")

@@ -57,11 +57,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     people.accept_invitation(page, clerk["email"])
     people.sign_in(page, clerk["email"])
     expect(page.get_by_role("heading", name="待办申报")).to_be_visible()
-    for _ in range(40):  # the submission reaches endorsement through the broker
-        if page.get_by_role("link", name="国家技术标准创新基地（南京）").count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    people.reload_until(page, page.get_by_role("link", name="国家技术标准创新基地（南京）").count)
     expect(page.get_by_role("link", name="待审核盖章（1）")).to_be_visible()
     screenshot(page, "organizing-queue")
     assert_accessible(page, "the organizing unit's queue")
@@ -80,11 +76,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
 
     people.sign_in(page, applicant["email"])
     row = page.locator("tr", has=page.get_by_role("link", name="国家技术标准创新基地（南京）"))
-    for _ in range(40):
-        if "已退回修改" in row.inner_text():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    people.reload_until(page, lambda: "已退回修改" in row.inner_text())
     expect(row).to_contain_text("已退回修改")
     page.goto(f"{application}/sections/goals")
     page.locator("#f-indicators-2-target_value").fill("5000")
@@ -96,11 +88,8 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
 
     people.sign_in(page, clerk["email"])
     link = page.get_by_role("link", name="国家技术标准创新基地（南京）")
-    for _ in range(40):
-        page.goto("/units?state=queued")
-        if link.count():
-            break
-        page.wait_for_timeout(500)
+    page.goto("/units?state=queued")
+    people.reload_until(page, link.count)
     link.first.click()
     expect(page.locator("main")).to_contain_text("5000 万元")
     page.get_by_label("审核意见").fill("经审核，同意推荐。")
@@ -114,11 +103,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     people.accept_invitation(page, recommender["email"])
     people.sign_in(page, recommender["email"])
     link = page.get_by_role("link", name="国家技术标准创新基地（南京）")
-    for _ in range(40):
-        if link.count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    people.reload_until(page, link.count)
     expect(page.locator(".notice--info")).to_contain_text("已使用 0 个")
     screenshot(page, "recommending-queue")
     assert_accessible(page, "the recommending unit's queue")
@@ -148,11 +133,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     people.sign_in(page, admin_email)
     expect(page.get_by_role("heading", name="国家标准委工作台")).to_be_visible()
     received = page.get_by_role("link", name="待受理（1）")
-    for _ in range(40):
-        if received.count():
-            break
-        page.wait_for_timeout(500)
-        page.reload()
+    people.reload_until(page, received.count)
     screenshot(page, "sac-dashboard")
     assert_accessible(page, "the SAC dashboard")
     received.click()

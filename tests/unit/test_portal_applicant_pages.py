@@ -110,3 +110,41 @@ def test_a_refused_submission_explains_the_window():
 def test_another_party_does_not_see_the_applicant_pages():
     edge = FakeEdge(Account(role="expert"))
     assert client(edge).get("/applicant").status_code == 404
+
+
+def test_the_dashboard_pages_through_a_long_list():
+    edge = applicant_edge().answer("intake", "get_applicant", {"name": "江苏省标准化研究院", "credit_code": "X"})
+    edge.answer("intake", "my_applications", lambda stage, limit, offset: [
+        {**APPLICATION, "application_id": str(uuid.uuid4()), "name": f"国家技术标准创新基地（{offset + i}）"}
+        for i in range(limit)])
+    page = text(client(edge).get("/applicant?offset=20"))
+    assert '<a href="/applicant?offset=0">上一页</a>' in page
+    assert '<a href="/applicant?offset=40">下一页</a>' in page
+    assert edge.called("intake", "my_applications")[-1] == {"stage": None, "limit": 21, "offset": 20}
+
+
+def test_an_experts_opinion_is_refused_beside_each_missing_judgement_and_kept_as_typed():
+    review = {"application_id": APP_ID, "number": "CXJD-2026-QY-001"}
+    edge = FakeEdge(Account(role="expert", party_id="expert-1", organization="expert-1"))
+    edge.answer("expert_review", "get_review", review).answer("intake", "get_application", APPLICATION)
+    response = client(edge).post(f"/expert/applications/{APP_ID}/opinion", data={
+        "csrf_token": CSRF, "necessity.score": "90", "necessity.text": "必要性充分", "feasibility.score": "很好",
+        "recommendation": "pass"})
+    page = text(response)
+    assert response.status_code == 422
+    assert '<a href="#f-feasibility-score">请给出可行性的评分（0–100 的整数）</a>' in page
+    assert 'value="很好"' in page and "必要性充分" in page
+    assert edge.called("expert_review", "submit_opinion") == []
+
+
+def test_an_experts_complete_opinion_is_submitted_as_the_four_judgements():
+    edge = FakeEdge(Account(role="expert", party_id="expert-1", organization="expert-1"))
+    edge.answer("expert_review", "submit_opinion", {})
+    form = {"csrf_token": CSRF, "recommendation": "pass_with_revisions", "summary": "建议修改后通过"}
+    for name in ("necessity", "feasibility", "goals_and_tasks", "safeguards"):
+        form[f"{name}.score"], form[f"{name}.text"] = "80", "意见"
+    response = client(edge).post(f"/expert/applications/{APP_ID}/opinion", data=form)
+    assert response.status_code == 303
+    [sent] = edge.called("expert_review", "submit_opinion")
+    assert sent["goals_and_tasks"] == {"score": 80, "text": "意见"}
+    assert sent["recommendation"] == "pass_with_revisions"
