@@ -2,7 +2,8 @@
 and submits (the printed plan downloaded); the organizing unit's clerk, invited by SAC, returns it
 with a reason; the applicant corrects and resubmits; the clerk checks, stamps and forwards; the
 recommending unit's clerk recommends with the two scans and sees the quota used; the SAC officer
-sees the round's counts, accepts and numbers the case and passes the formal review; an auditor
+sees the round's counts, accepts and numbers the case and passes the formal review; an expert of
+the panel gives an opinion; an auditor
 reads the application's timeline and verifies every log."""
 from __future__ import annotations
 
@@ -25,6 +26,16 @@ def units(portal):
     with OverRpc().intake(OFFICER) as officer:
         register_units(officer, "regional", ids["organizing_id"], ids["recommending_id"])
     return {"organizing": "江苏省市场监督管理局", "recommending": "江苏省人民政府", **ids}
+
+
+def _in_expert_review(officer_token: str, application_id: str) -> bool:
+    from tests.support.cluster import rpc
+
+    with rpc(officer_token) as services:
+        try:
+            return bool(services.expert_review.get_review(application_id=application_id))
+        except Exception:
+            return False
 
 
 def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, units, screenshot):
@@ -145,6 +156,34 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     assert_accessible(page, "the formal review case")
     page.get_by_role("button", name="形式审查合格，纳入专家论证").click()
     expect(page.locator(".notice").first).to_contain_text("形式审查合格")
+    application_id = application.rsplit("/", 1)[1]
+    people.sign_out(page)
+
+    # an expert of the panel, invited by SAC, gives a sealed opinion
+    people.reload_until(page, lambda: _in_expert_review(admin, application_id))
+    experts = people.convene_panel(application_id)
+    expert_email = f"{experts[1]}@experts.example.cn"
+    people.invite(admin, expert_email, "王芳", "expert", experts[1], party_id=experts[1])
+    people.accept_invitation(page, expert_email)
+    people.sign_in(page, expert_email)
+    expect(page.get_by_role("heading", name="评审任务")).to_be_visible()
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    page.locator("#f-necessity-score").fill("88")
+    page.locator("#f-necessity-text").fill("区域标准化需求迫切，建设必要。")
+    page.get_by_role("button", name="提交评审意见").click()
+    expect(page.locator(".error-summary")).to_contain_text("请给出可行性的评分")
+    expect(page.locator("#f-necessity-score")).to_have_value("88")
+    for name in ("feasibility", "goals_and_tasks", "safeguards"):
+        page.locator(f"#f-{name}-score").fill("85")
+        page.locator(f"#f-{name}-text").fill("论证充分，目标明确。")
+    page.get_by_label("通过", exact=True).check()
+    page.get_by_label("综合意见").fill("同意通过论证。")
+    screenshot(page, "expert-opinion-form")
+    assert_accessible(page, "the expert's opinion form")
+    page.get_by_role("button", name="提交评审意见").click()
+    expect(page.locator(".notice").first).to_contain_text("评审意见已提交")
+    page.get_by_role("link", name="评审任务").first.click()
+    expect(page.locator("main table")).to_contain_text("已提交")
     people.sign_out(page)
 
     # an auditor, invited by SAC: the application's timeline across the services, and every log verified
