@@ -11,6 +11,8 @@ export PYTHONWARNINGS ?= ignore
 
 .PHONY: run test setup infra bench clean
 
+# A development run: the mail box at /dev/mail (INNOBASE_DEV=0 turns it off).
+run: export INNOBASE_DEV ?= 1
 run: setup
 	$(PY) -m innobase.supervisor
 

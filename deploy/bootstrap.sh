@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Prepare a (possibly fresh) Debian machine for `make run` / `make test`:
-#   - OS packages (CJK TrueType fonts for PDFs, pdftotext for tests)
+#   - OS packages (CJK TrueType fonts for PDFs, pdftotext for tests,
+#     Chromium for the portal's browser tests, Node.js and npm for its assets)
 #   - PostgreSQL answering at INNOBASE_PG_HOST:INNOBASE_PG_PORT
 #   - RabbitMQ answering at INNOBASE_AMQP_HOST:INNOBASE_AMQP_PORT
 #   - RabbitMQ vhosts from INNOBASE_VHOSTS, with permissions for guest
+#   - the portal's browser assets: `npm ci` from package-lock.json into
+#     node_modules/ (htmx, ECharts, axe-core), again only when the lock changed
 # Idempotent; every wait is bounded (BOOTSTRAP_WAIT seconds, default 60).
 set -euo pipefail
 
@@ -14,7 +17,7 @@ AMQP_PORT="${INNOBASE_AMQP_PORT:-5672}"
 VHOSTS="${INNOBASE_VHOSTS:-innobase innobase_test innobase_bench}"
 WAIT="${BOOTSTRAP_WAIT:-60}"
 APT_TIMEOUT="${BOOTSTRAP_APT_TIMEOUT:-900}"
-OS_PACKAGES=(fonts-wqy-zenhei fonts-arphic-uming poppler-utils)
+OS_PACKAGES=(fonts-wqy-zenhei fonts-arphic-uming poppler-utils chromium chromium-driver)
 
 say()  { echo "bootstrap: $*"; }
 die()  { echo "bootstrap: ERROR: $*" >&2; exit 1; }
@@ -247,3 +250,24 @@ elif [ -n "$VHOSTS" ]; then
 fi
 
 say "PostgreSQL and RabbitMQ ready"
+
+# --------------------------------------------------------------------------
+# e. the portal's browser assets (served by the portal itself: no CDN)
+# --------------------------------------------------------------------------
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -f "$ROOT/package-lock.json" ]; then
+    # any npm will do (Debian's, or one that came with another Node.js build)
+    if ! have npm; then
+        can_apt || die "npm is missing: install Node.js and npm (e.g. apt-get install nodejs npm)"
+        apt_install nodejs npm
+    fi
+    lock_sum="$(cksum <"$ROOT/package-lock.json" | cut -d' ' -f1)"
+    stamp="$ROOT/node_modules/.innobase-lock-$lock_sum"
+    if [ ! -f "$stamp" ]; then
+        say "npm ci (portal assets)"
+        out="$(cd "$ROOT" && timeout "$APT_TIMEOUT" npm ci --no-audit --no-fund 2>&1)" || \
+            die "npm ci failed: $(short "$out")"
+        touch "$stamp"
+    fi
+    say "portal assets ok (node_modules/)"
+fi

@@ -66,6 +66,14 @@ def start(spec: ServiceSpec, environ=None) -> subprocess.Popen:
     return subprocess.Popen(spec.command(), cwd=ROOT, env=environ or os.environ.copy(), start_new_session=True)
 
 
+def start_dev_mailbox(environ=os.environ) -> subprocess.Popen | None:
+    """With INNOBASE_DEV=1 (`make run`'s default), the SMTP capture the portal shows at /dev/mail."""
+    if environ.get("INNOBASE_DEV", "") not in ("1", "true", "yes"):
+        return None
+    command = [sys.executable, "-m", "services.gateway.portal.devmail"]
+    return subprocess.Popen(command, cwd=ROOT, env=dict(environ), start_new_session=True)
+
+
 def wait_healthy(names, amqp_uri: str, timeout: float = 60.0, processes=()) -> None:
     """Until every named service answers `health()`; fail fast when a process dies."""
     from nameko.exceptions import RpcTimeout
@@ -121,6 +129,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        mailbox = start_dev_mailbox()
+        if mailbox is not None:
+            processes.append(mailbox)
         for spec in RUNNING:
             for _ in range(spec.instances()):
                 processes.append(start(spec))

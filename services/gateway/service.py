@@ -7,11 +7,12 @@ import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from nameko.rpc import rpc
 
 from services.gateway.api.handler import ApiRoutes
+from services.gateway.portal.routes import PortalRoutes
 from services.gateway.edge import AccountChanges
 from services.gateway import settings
 
 
-class GatewayService(ApiRoutes):
+class GatewayService(PortalRoutes, ApiRoutes):
     name = "gateway"
 
     @AccountChanges.decorator()

@@ -1,0 +1,205 @@
+"""The plan's way from the applicant to SAC, through pages only: the applicant fills every section
+and submits (the printed plan downloaded); the organizing unit's clerk, invited by SAC, returns it
+with a reason; the applicant corrects and resubmits; the clerk checks, stamps and forwards; the
+recommending unit's clerk recommends with the two scans and sees the quota used; the SAC officer
+sees the round's counts, accepts and numbers the case and passes the formal review; an expert of
+the panel gives an opinion; an auditor
+reads the application's timeline and verifies every log."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import people
+from tests.browser.axe import assert_accessible
+from tests.support.applications import OFFICER, OverRpc, register_units, tiny_pdf
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def units(portal):
+    suffix = uuid.uuid4().hex[:6]
+    ids = {"organizing_id": f"js-samr-{suffix}", "recommending_id": f"js-gov-{suffix}"}
+    with OverRpc().intake(OFFICER) as officer:
+        register_units(officer, "regional", ids["organizing_id"], ids["recommending_id"])
+    return {"organizing": "江苏省市场监督管理局", "recommending": "江苏省人民政府", **ids}
+
+
+def _in_expert_review(officer_token: str, application_id: str) -> bool:
+    from tests.support.cluster import rpc
+
+    with rpc(officer_token) as services:
+        try:
+            return bool(services.expert_review.get_review(application_id=application_id))
+        except Exception:
+            return False
+
+
+def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, units, screenshot):
+    applicant = people.new_applicant()
+    people.register(page, applicant)
+    people.open_mail(page, applicant["email"], "/confirm?token=")
+    people.sign_in(page, applicant["email"])
+    people.register_unit(page, applicant)
+    application = people.new_regional_draft(page, units, name="国家技术标准创新基地（南京）")
+    people.fill_every_section(page, application)
+
+    page.goto(application)
+    expect(page.locator(".notice--success")).to_contain_text("申报方案已填写完整")
+    with page.expect_download() as preview:
+        page.get_by_role("link", name="下载申报方案 PDF（草稿预览）").click()
+    assert open(preview.value.path(), "rb").read(5) == b"%PDF-"
+    page.get_by_role("button", name="提交申报方案").click()
+    expect(page.locator(".notice").first).to_contain_text("申报方案已提交")
+    expect(page.locator(".summary-list")).to_contain_text("已提交")
+    expect(page.locator(".summary-list")).to_contain_text("提交回执号")
+    with page.expect_download() as printed:
+        page.get_by_role("link", name="下载申报方案 PDF").click()
+    assert printed.value.suggested_filename.startswith("申报方案-")
+    screenshot(page, "application-submitted")
+    people.sign_out(page)
+
+    admin_email, admin = people.create_admin()
+    clerk = {"email": f"zhang-{uuid.uuid4().hex[:6]}@samr.example.cn"}
+    people.invite(admin, clerk["email"], "张伟", "organizing_unit", units["organizing_id"])
+    people.accept_invitation(page, clerk["email"])
+    people.sign_in(page, clerk["email"])
+    expect(page.get_by_role("heading", name="待办申报")).to_be_visible()
+    people.reload_until(page, page.get_by_role("link", name="国家技术标准创新基地（南京）").count)
+    expect(page.get_by_role("link", name="待审核盖章（1）")).to_be_visible()
+    screenshot(page, "organizing-queue")
+    assert_accessible(page, "the organizing unit's queue")
+
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    expect(page.locator("#sec-goals")).to_be_visible()
+    screenshot(page, "organizing-application")
+    assert_accessible(page, "the application as the organizing unit reads it")
+    page.get_by_role("button", name="退回修改").click()
+    expect(page.locator(".error-summary")).to_contain_text("请选择需要修改的部分")
+    page.get_by_role("checkbox", name="四、目标和任务").check()
+    page.get_by_label("退回理由").fill("考核指标的产业化目标偏低，请调整。")
+    page.get_by_role("button", name="退回修改").click()
+    expect(page.locator(".notice").first).to_contain_text("已退回申报单位修改")
+    people.sign_out(page)
+
+    people.sign_in(page, applicant["email"])
+    row = page.locator("tr", has=page.get_by_role("link", name="国家技术标准创新基地（南京）"))
+    people.reload_until(page, lambda: "已退回修改" in row.inner_text())
+    expect(row).to_contain_text("已退回修改")
+    page.goto(f"{application}/sections/goals")
+    page.locator("#f-indicators-2-target_value").fill("5000")
+    people.save(page)
+    page.goto(application)
+    page.get_by_role("button", name="提交申报方案").click()
+    expect(page.locator(".notice").first).to_contain_text("申报方案已提交")
+    people.sign_out(page)
+
+    people.sign_in(page, clerk["email"])
+    link = page.get_by_role("link", name="国家技术标准创新基地（南京）")
+    page.goto("/units?state=queued")
+    people.reload_until(page, link.count)
+    link.first.click()
+    expect(page.locator("main")).to_contain_text("5000 万元")
+    page.get_by_label("审核意见").fill("经审核，同意推荐。")
+    page.get_by_label("负责人").fill("张伟")
+    page.get_by_role("button", name="审核盖章并报送推荐单位").click()
+    expect(page.locator(".notice").first).to_contain_text("已审核盖章并报送推荐单位")
+    people.sign_out(page)
+
+    recommender = {"email": f"li-{uuid.uuid4().hex[:6]}@js.gov.example.cn"}
+    people.invite(admin, recommender["email"], "李强", "recommending_unit", units["recommending_id"])
+    people.accept_invitation(page, recommender["email"])
+    people.sign_in(page, recommender["email"])
+    link = page.get_by_role("link", name="国家技术标准创新基地（南京）")
+    people.reload_until(page, link.count)
+    expect(page.locator(".notice--info")).to_contain_text("已使用 0 个")
+    screenshot(page, "recommending-queue")
+    assert_accessible(page, "the recommending unit's queue")
+    link.first.click()
+    with page.expect_download() as letter:
+        page.get_by_role("link", name="下载推荐函草稿 PDF").click()
+    assert open(letter.value.path(), "rb").read(5) == b"%PDF-"
+    page.get_by_role("button", name="推荐", exact=True).click()
+    expect(page.locator(".error-summary")).to_contain_text("请上传推荐函扫描件")
+    page.locator("#f-stamped_plan").set_input_files(files=[{
+        "name": "盖章申报方案.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf("stamped plan")}])
+    page.locator("#f-recommendation_letter").set_input_files(files=[{
+        "name": "推荐函.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf("letter")}])
+    screenshot(page, "recommend-form")
+    page.get_by_role("button", name="推荐", exact=True).click()
+    expect(page.locator(".notice").first).to_contain_text("已推荐")
+    expect(page.locator(".notice--info")).to_contain_text("已使用 1 个")
+    page.get_by_role("link", name="查看名额使用情况").click()
+    expect(page.locator("main table")).to_contain_text("国家技术标准创新基地（南京）")
+    expect(page.locator("main table")).to_contain_text("已占用")
+    screenshot(page, "recommending-quota")
+    assert_accessible(page, "the quota page")
+
+    people.sign_out(page)
+
+    # SAC: the dashboard's counts, then the case accepted (numbered) and passed
+    people.sign_in(page, admin_email)
+    expect(page.get_by_role("heading", name="国家标准委工作台")).to_be_visible()
+    received = page.get_by_role("link", name="待受理（1）")
+    people.reload_until(page, received.count)
+    screenshot(page, "sac-dashboard")
+    assert_accessible(page, "the SAC dashboard")
+    received.click()
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    page.get_by_role("button", name="受理并编号").click()
+    expect(page.locator(".notice").first).to_contain_text("已受理")
+    expect(page.locator(".caption")).to_contain_text("CXJD-2026-QY-")
+    screenshot(page, "sac-formal-review")
+    assert_accessible(page, "the formal review case")
+    page.get_by_role("button", name="形式审查合格，纳入专家论证").click()
+    expect(page.locator(".notice").first).to_contain_text("形式审查合格")
+    application_id = application.rsplit("/", 1)[1]
+    people.sign_out(page)
+
+    # an expert of the panel, invited by SAC, gives a sealed opinion
+    people.reload_until(page, lambda: _in_expert_review(admin, application_id))
+    experts = people.convene_panel(application_id)
+    expert_email = f"{experts[1]}@experts.example.cn"
+    people.invite(admin, expert_email, "王芳", "expert", experts[1], party_id=experts[1])
+    people.accept_invitation(page, expert_email)
+    people.sign_in(page, expert_email)
+    expect(page.get_by_role("heading", name="评审任务")).to_be_visible()
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    page.locator("#f-necessity-score").fill("88")
+    page.locator("#f-necessity-text").fill("区域标准化需求迫切，建设必要。")
+    page.get_by_role("button", name="提交评审意见").click()
+    expect(page.locator(".error-summary")).to_contain_text("请给出可行性的评分")
+    expect(page.locator("#f-necessity-score")).to_have_value("88")
+    for name in ("feasibility", "goals_and_tasks", "safeguards"):
+        page.locator(f"#f-{name}-score").fill("85")
+        page.locator(f"#f-{name}-text").fill("论证充分，目标明确。")
+    page.get_by_label("通过", exact=True).check()
+    page.get_by_label("综合意见").fill("同意通过论证。")
+    screenshot(page, "expert-opinion-form")
+    assert_accessible(page, "the expert's opinion form")
+    page.get_by_role("button", name="提交评审意见").click()
+    expect(page.locator(".notice").first).to_contain_text("评审意见已提交")
+    page.get_by_role("link", name="评审任务").first.click()
+    expect(page.locator("main table")).to_contain_text("已提交")
+    people.sign_out(page)
+
+    # an auditor, invited by SAC: the application's timeline across the services, and every log verified
+    auditor = f"shen-{uuid.uuid4().hex[:6]}@audit.example.cn"
+    people.invite(admin, auditor, "沈审计", "auditor", "SAC-AUDIT")
+    people.accept_invitation(page, auditor)
+    people.sign_in(page, auditor)
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    timeline = page.locator(".timeline")
+    for service in ("intake", "endorsement", "formal_review"):
+        expect(timeline).to_contain_text(service)
+    expect(timeline).to_contain_text("Accepted")
+    screenshot(page, "auditor-timeline")
+    assert_accessible(page, "the auditor's timeline")
+    page.goto("/audit")
+    page.get_by_role("button", name="校验全部日志").click()
+    expect(page.locator("main table").first).to_contain_text("完好")
+    expect(page.locator("main table").first).not_to_contain_text("异常")
+    screenshot(page, "auditor-verify")
