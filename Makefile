@@ -22,6 +22,7 @@ test: setup
 
 bench: setup
 	$(PY) -m benchmarks.propagation
+	$(PY) -m benchmarks.gateway
 
 setup: infra $(STAMP)
 

@@ -50,9 +50,11 @@ def mailbox_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("dev-mailbox")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def portal(mailbox_dir):
-    """The base URL of the running portal; every service behind it, with the mail box catching mail."""
+    """The base URL of the running portal; every service behind it, with the mail box catching mail.
+    One module's: its services stop before the next module starts its own (two sets of services
+    on one vhost would share their queues, and one set's mail would go to the other's box)."""
     if "accounts" not in supervisor.BY_NAME:
         pytest.skip("the accounts service is not in this tree yet: nobody can sign in")
     port = int(os.environ.get("INNOBASE_HTTP_PORT", "8093"))
