@@ -57,7 +57,12 @@ def portal(mailbox_dir):
     on one vhost would share their queues, and one set's mail would go to the other's box)."""
     if "accounts" not in supervisor.BY_NAME:
         pytest.skip("the accounts service is not in this tree yet: nobody can sign in")
-    port = int(os.environ.get("INNOBASE_HTTP_PORT", "8093"))
+    # A port of its own, always: the gateway opens its socket with SO_REUSEPORT, so on a port another
+    # run's gateway holds the two would silently share the browser's requests.
+    port = int(os.environ.get("INNOBASE_BROWSER_HTTP_PORT") or free_port())
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            pytest.fail(f"127.0.0.1:{port} is taken by another server")
     smtp_port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     saved = dict(os.environ)

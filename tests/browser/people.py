@@ -19,7 +19,7 @@ def new_applicant() -> dict:
             "unit_name": "江苏省标准化研究院", "contact_name": "李明"}
 
 
-def reload_until(page, seen, seconds: float = 30) -> None:
+def reload_until(page, seen, seconds: float = 90) -> None:
     """Reload the page, as a person presses F5, until `seen()` (what another service sends through
     the broker arrives in its own time); the caller's `expect` then says what was missing."""
     for _ in range(int(seconds * 2)):

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.axe import assert_accessible
+from tests.browser import people
 from tests.browser.people import PASSWORD, new_applicant, reload_until, sign_in
 from tests.support.applications import OFFICER, OverRpc, register_units
 
@@ -180,9 +181,27 @@ def test_a_form_sent_without_its_csrf_token_changes_nothing(page, applicant):
     expect(page.get_by_label("（一）意义")).not_to_contain_text("被篡改")
 
 
-def test_an_unknown_application_and_another_partys_page_answer_as_missing(page, applicant):
+def test_another_applicants_application_answers_exactly_as_a_missing_one(page, applicant):
+    """A second applicant unit, signed in, opens the first one's application by its address."""
     sign_in(page, applicant["email"])
-    missing = page.request.get(f"/applicant/applications/{uuid.uuid4()}")
+    page.get_by_role("link", name="国家技术标准创新基地（江苏）").first.click()
+    foreign = page.url.split("?")[0]
+    page.get_by_role("button", name="退出").click()
+
+    other = new_applicant()
+    people.register(page, other)
+    people.open_mail(page, other["email"], "/confirm?token=")
+    sign_in(page, other["email"])
+    answered_foreign = page.request.get(foreign)
+    answered_missing = page.request.get(re.sub(r"[0-9a-f-]{36}$", str(uuid.uuid4()), foreign))
+    assert answered_foreign.status == answered_missing.status == 404
+    assert answered_foreign.text() == answered_missing.text()
+    assert "国家技术标准创新基地（江苏）" not in answered_foreign.text()
+    assert page.request.get(foreign + "/sections/significance").status == 404
+    assert page.request.get(foreign + "/plan.pdf").status == 404
+
+
+def test_another_partys_page_answers_as_missing(page, applicant):
+    sign_in(page, applicant["email"])
     other_party = page.request.get("/units")
-    assert missing.status == other_party.status == 404
-    assert "页面不存在" in missing.text() and "页面不存在" in other_party.text()
+    assert other_party.status == 404 and "页面不存在" in other_party.text()

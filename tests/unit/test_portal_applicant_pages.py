@@ -148,3 +148,23 @@ def test_an_experts_complete_opinion_is_submitted_as_the_four_judgements():
     [sent] = edge.called("expert_review", "submit_opinion")
     assert sent["goals_and_tasks"] == {"score": 80, "text": "意见"}
     assert sent["recommendation"] == "pass_with_revisions"
+
+
+def test_a_deadline_within_a_week_is_announced_on_the_dashboard():
+    edge = applicant_edge().answer("intake", "get_applicant", {"name": "江苏省标准化研究院", "credit_code": "X"})
+    edge.answer("intake", "my_applications", [{**APPLICATION, "stage": "supplement_requested",
+                                               "next_deadline": "2026-06-05T23:59:59+08:00"}])
+    page = text(client(edge).get("/applicant"))  # the test clock reads 2026-06-01
+    assert "的截止时间是 2026年6月5日 23:59，请在此之前在截止日期前补充材料并重新提交" in page
+
+
+def test_the_officer_exports_the_formal_review_list_as_csv():
+    edge = FakeEdge(Account(role="officer", organization="SAC")).answer("formal_review", "cases", {
+        "items": [{"number": "CXJD-2026-QY-001", "name": "国家技术标准创新基地（江苏）", "applicant_name": "江苏省标准化研究院",
+                   "base_type": "regional", "region": "320100", "state": "under_review", "plan_version": 1}],
+        "counts": {}})
+    response = client(edge).get("/sac/cases.csv")
+    body = response.get_data(as_text=True)
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert body.startswith("\ufeff编号,创新基地名称")
+    assert "CXJD-2026-QY-001,国家技术标准创新基地（江苏）,江苏省标准化研究院,区域（综合）,320100,审查中,1," in body

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import datetime, timedelta
 
-from services.gateway.web import http
 from werkzeug.wrappers import Response
 
 from services.gateway.api.handler import content_disposition
-from services.gateway.portal import plan_forms
+from services.gateway.portal import plan_forms, rendering
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
+from services.gateway.web import http
+from shared import clock
 from shared.reference import catalogue
 
 PAGE_SIZE = 20
@@ -47,7 +49,8 @@ class ApplicantPages:
             found = page.call("intake", "my_applications", stage=None, limit=PAGE_SIZE + 1, offset=offset)
             applications, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
         return page.render("applicant/dashboard.html", unit=unit, applications=applications, offset=offset,
-                           more=more, page_size=PAGE_SIZE, breadcrumbs=[("我的申报", None)])
+                           more=more, page_size=PAGE_SIZE, notices=_deadlines_near(applications),
+                           breadcrumbs=[("我的申报", None)])
 
     # -- the unit's registration (intake's register of applicant units) ---------------------------
 
@@ -301,6 +304,25 @@ def plan_forms_base(base_type: str) -> str:
     from services.gateway.portal.rendering import BASE_TYPES_ZH
 
     return BASE_TYPES_ZH.get(base_type, base_type)
+
+
+DEADLINE_NEAR = timedelta(days=7)
+
+
+def _deadlines_near(applications: list[dict]) -> list[tuple[str, str]]:
+    """A warning for each application whose deadline falls within a week (or has passed)."""
+    now, found = clock.now(), []
+    for app in applications:
+        if not app.get("next_deadline"):
+            continue
+        try:
+            due = datetime.fromisoformat(str(app["next_deadline"]).replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if due.tzinfo is not None and due - now <= DEADLINE_NEAR:
+            found.append(("warning", f"“{app['name']}”的截止时间是 {rendering.beijing_datetime(due)}，"
+                                     f"请在此之前{rendering.NEXT_STEP_ZH.get(app['stage'], '办理')}。"))
+    return found
 
 
 def _int(value, default):

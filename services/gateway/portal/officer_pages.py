@@ -3,15 +3,19 @@ review cases with their checklist, and the formal review's actions (accept and n
 supplementary material with a deadline, pass, reject)."""
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from datetime import datetime, time, timedelta, timezone
 
-from services.gateway.web import http
+from werkzeug.wrappers import Response
 
+from services.gateway.api.handler import content_disposition
 from services.gateway.portal import plan_forms
-from services.gateway.portal.applicant_pages import attachment_response
+from services.gateway.portal.applicant_pages import attachment_response, plan_forms_base
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
+from services.gateway.web import http
 from shared import clock
 
 OFFICER = ("officer",)
@@ -71,6 +75,25 @@ class OfficerPages:
                            counts=found.get("counts", {}), state=state, base_type=base_type, offset=offset,
                            page_size=PAGE_SIZE, case_states=CASE_STATES, case_states_zh=CASE_STATES_ZH,
                            breadcrumbs=[("国家标准委工作台", "/sac"), ("形式审查", None)])
+
+    @http("GET", "/sac/cases.csv")
+    @portal_page(roles=READERS)
+    def sac_cases_csv(self, page):
+        """The filtered list as CSV (UTF-8 with BOM, so that Excel reads the Chinese)."""
+        state = page.request.args.get("state") or None
+        state = state if state in CASE_STATES else None
+        found = page.call("formal_review", "cases", state=state, base_type=None, year=None, limit=1000, offset=0)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["编号", "创新基地名称", "申报单位", "类型", "地区或领域", "状态", "方案版本", "截止时间"])
+        for case in found.get("items", []):
+            writer.writerow([case.get("number") or "", case.get("name"), case.get("applicant_name"),
+                             plan_forms_base(case.get("base_type")), case.get("region") or case.get("domain") or "",
+                             CASE_STATES_ZH.get(case.get("state"), case.get("state")), case.get("plan_version"),
+                             case.get("deadline") or ""])
+        response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+        response.headers["Content-Disposition"] = content_disposition("形式审查.csv")
+        return response
 
     @http("GET", "/sac/cases/<application_id>")
     @portal_page(roles=READERS)
