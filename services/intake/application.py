@@ -30,6 +30,7 @@ from shared.errors import (
     RuleViolation,
 )
 from shared.eventstore import ServiceApplication
+from shared.listing import order_by
 from shared.reference import credit_code as credit_codes
 from shared.reference import regions
 from services.intake import plan as plans
@@ -496,7 +497,8 @@ class Intake(ServiceApplication):
             "content": base64.b64encode(content).decode("ascii"),
         }
 
-    def my_applications(self, caller: Caller, stage: str | None, limit: int, offset: int) -> list[dict]:
+    def my_applications(self, caller: Caller, stage: str | None, limit: int, offset: int,
+                        sort: str | None = None) -> list[dict]:
         """The caller's applications, oldest first: its own for an applicant, those naming it for a
         unit (once submitted), all for officers and auditors."""
         if caller.role == "applicant":
@@ -513,7 +515,7 @@ class Intake(ServiceApplication):
             " next_deadline, deadline_kind, created_at, (SELECT i.occurred_at FROM audit_index i"
             "  WHERE i.application_id = applications.application_id ORDER BY i.position DESC LIMIT 1) AS updated_at"
             f" FROM applications WHERE {scope} AND (CAST(:stage AS text) IS NULL OR stage = :stage)"
-            " ORDER BY created_at, application_id LIMIT :limit OFFSET :offset",
+            f" ORDER BY {order_by(sort, 'created_at, application_id')} LIMIT :limit OFFSET :offset",
             who=who, stage=stage, limit=limit, offset=offset,
         )
         return [_row(row) for row in rows]

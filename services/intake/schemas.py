@@ -14,6 +14,7 @@ from shared.blobs import MAX_BYTES, SHA256_ERROR, SHA256_PATTERN
 from shared.contracts import BASE_TYPES, SECTIONS
 from shared.contracts.intake import UNIT_KINDS, UNIT_ROLES
 from shared.fastload import FastLoader
+from shared.listing import sort_field
 from shared.reference import catalogue
 from services.intake import plan
 from services.intake.domain import APPLICANT_CATEGORIES, STAGES
@@ -206,6 +207,7 @@ class AttachmentRef(ApplicationRef):
 
 class ApplicationsQuery(Schema):
     stage = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STAGES))
+    sort = sort_field(("created_at", "updated_at", "name", "stage", "base_type", "number", "next_deadline"))
     limit = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
 

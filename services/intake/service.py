@@ -140,4 +140,4 @@ class IntakeService(service_base(Intake)):
     def my_applications(self, caller, data):
         """Applicant: its own applications; organizing or recommending unit: the submitted ones naming
         it; officer, auditor: all. Oldest first, with stage, open sections and next deadline."""
-        return self.app.my_applications(caller, data["stage"], data["limit"], data["offset"])
+        return self.app.my_applications(caller, data["stage"], data["limit"], data["offset"], data["sort"])

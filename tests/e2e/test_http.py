@@ -362,3 +362,16 @@ def test_two_gateway_instances_serve_one_port(system):
             assert requests.get(system["url"] + "/api/v1/session", timeout=10).ok
     finally:
         system["cluster"].kill(second)
+
+
+def test_a_list_sorts_by_a_named_column_and_refuses_any_other(played, system):
+    officer = admin(system)
+    newest = officer.get("/api/v1/applications", params={"sort": "-created_at", "limit": 5}).json()["items"]
+    oldest = officer.get("/api/v1/applications", params={"sort": "created_at", "limit": 500}).json()["items"]
+    assert [a["created_at"] for a in newest] == sorted((a["created_at"] for a in newest), reverse=True)
+    assert newest[0]["application_id"] == oldest[-1]["application_id"]
+    refused = officer.get("/api/v1/applications", params={"sort": "password"}, expect=(422,)).json()
+    assert "sort" in refused["fields"]
+    cases = officer.get("/api/v1/formal-review/cases", params={"sort": "-number"}).json()["items"]
+    numbers = [c["number"] for c in cases if c["number"]]
+    assert numbers == sorted(numbers, reverse=True)

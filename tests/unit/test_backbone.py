@@ -162,3 +162,19 @@ def test_a_token_that_is_not_text_is_refused_as_an_authentication_failure():
 
     with pytest.raises(AuthenticationFailed):
         auth.verify({"sub": "x"})
+
+
+def test_a_list_is_sorted_only_by_a_column_its_schema_names_with_the_services_order_breaking_ties():
+    from marshmallow import Schema, ValidationError
+
+    from shared.listing import order_by, sort_field
+
+    class Query(Schema):
+        sort = sort_field(("name", "created_at"))
+
+    assert Query().load({"sort": "-created_at"}) == {"sort": "-created_at"}
+    with pytest.raises(ValidationError):
+        Query().load({"sort": "name; DROP TABLE applications"})
+    assert order_by("-created_at", "created_at, application_id") == \
+        "created_at DESC NULLS LAST, created_at, application_id"
+    assert order_by(None, "created_at, application_id") == "created_at, application_id"

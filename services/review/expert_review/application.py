@@ -49,6 +49,7 @@ from shared.contracts import IntegrationEvent
 from shared.contracts.review import DIMENSIONS
 from shared.errors import ApplicationNotFound, InnobaseError, InvalidInput, NotYourApplication, RuleViolation
 from shared.eventstore import ServiceApplication, jsonable
+from shared.listing import order_by
 from shared.reference import catalogue, regions
 from shared.reference.credit_code import check_credit_code
 
@@ -310,7 +311,8 @@ class ExpertReview(DeadlineKeeper, ServiceApplication):
             params["region"] = data["region"]
         rows = self.query(
             "SELECT expert_id, name, organization, organization_name, region, fields, email, phone, conflicts"
-            f" FROM experts WHERE {' AND '.join(where)} ORDER BY expert_id LIMIT :limit OFFSET :offset", **params)
+            f" FROM experts WHERE {' AND '.join(where)} ORDER BY {order_by(data.get('sort'), 'expert_id')}"
+            " LIMIT :limit OFFSET :offset", **params)
         return [_plain_row(r) for r in rows]
 
     def expert_view(self, expert: Expert) -> dict:
@@ -684,7 +686,8 @@ class ExpertReview(DeadlineKeeper, ServiceApplication):
         rows = self.query(
             "SELECT application_id, number, name, base_type, region, domain, applicant_name, plan_version, state,"
             " panel_id, meeting_date, conclusion, construction_plan_due, opened_at, updated_at FROM appraisals"
-            f" WHERE {' AND '.join(where)} ORDER BY opened_at, application_id LIMIT :limit OFFSET :offset",
+            f" WHERE {' AND '.join(where)} ORDER BY {order_by(data.get('sort'), 'opened_at, application_id')}"
+            " LIMIT :limit OFFSET :offset",
             **params)
         counts = self.query("SELECT state, count(*) AS n FROM appraisals GROUP BY state")
         return {"items": [jsonable(r) for r in rows], "counts": {r["state"]: r["n"] for r in counts}}

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from services.review.expert_review.domain import STATES
 from shared.contracts import BASE_TYPES, SECTIONS
 from shared.contracts.review import CONCLUSIONS, DECLINE_REASONS
+from shared.listing import sort_field
 
 TEXT = validate.Length(min=1, max=2000)
 LONG_TEXT = validate.Length(min=1, max=20000)
@@ -57,6 +58,7 @@ class DeclareConflict(Schema):
 class ExpertQuery(Paging):
     field = fields.String(load_default=None, validate=validate.Length(min=2, max=8))
     region = fields.String(load_default=None, validate=validate.Length(equal=6))
+    sort = sort_field(("expert_id", "name", "region"))
 
 
 class RequestAvoidance(Schema):
@@ -188,4 +190,5 @@ class SubmitConstructionPlan(Schema):
 
 class ReviewQuery(Paging):
     state = fields.String(load_default=None, validate=validate.OneOf(STATES))
+    sort = sort_field(("opened_at", "updated_at", "number", "name", "state", "meeting_date"))
     base_type = fields.String(load_default=None, validate=validate.OneOf(BASE_TYPES))

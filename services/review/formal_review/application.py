@@ -25,6 +25,7 @@ from shared.auth import Caller
 from shared.contracts import IntegrationEvent
 from shared.errors import ApplicationNotFound, InvalidInput, NotYourApplication
 from shared.eventstore import ServiceApplication, jsonable
+from shared.listing import order_by
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +293,8 @@ class FormalReview(DeadlineKeeper, ServiceApplication):
         rows = self.query(
             "SELECT application_id, number, year, base_type, name, applicant_name, region, domain,"
             " plan_version, state, open_request_id, deadline, opened_at, updated_at FROM formal_cases"
-            f" WHERE {' AND '.join(where)} ORDER BY opened_at, application_id LIMIT :limit OFFSET :offset",
+            f" WHERE {' AND '.join(where)} ORDER BY {order_by(data.get('sort'), 'opened_at, application_id')}"
+            " LIMIT :limit OFFSET :offset",
             **params,
         )
         counts = self.query("SELECT state, count(*) AS n FROM formal_cases GROUP BY state")

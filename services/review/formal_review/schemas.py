@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from services.review.formal_review.domain import DECISIONS, FINDINGS, INFORMED_BY, STATES
 from shared.contracts import BASE_TYPES, SECTIONS
+from shared.listing import sort_field
 
 TEXT = validate.Length(min=1, max=2000)
 NOTE = validate.Length(max=2000)
@@ -13,6 +14,7 @@ class CaseQuery(Schema):
     state = fields.String(load_default=None, validate=validate.OneOf(STATES))
     base_type = fields.String(load_default=None, validate=validate.OneOf(BASE_TYPES))
     year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+    sort = sort_field(("opened_at", "updated_at", "number", "name", "state", "deadline"))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
