@@ -18,7 +18,7 @@ from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from shared import audit, freshness
+from shared import audit, freshness, preconditions
 from shared.auth import Authenticated
 from shared.commit_listener import CommitListener
 from shared.errors import ConcurrencyConflict, InnobaseError, InvalidInput
@@ -65,6 +65,9 @@ def command(schema: type[Schema] | None = None):
             unstorable = unstorable_text(arguments)
             if unstorable:
                 raise InvalidInput.for_fields(unstorable)
+            expected = None
+            if loader is None or "expected_version" not in loader.fields:
+                expected = preconditions.take(arguments)
             if loader is None:
                 if arguments:
                     raise InvalidInput.for_fields({name: ["Unknown field."] for name in arguments})
@@ -74,16 +77,17 @@ def command(schema: type[Schema] | None = None):
                     data = loader.load(arguments)
                 except ValidationError as exc:
                     raise InvalidInput.for_fields(exc.messages) from None
-            with freshness.command_attempt():
-                try:
+            with preconditions.expecting(expected):
+                with freshness.command_attempt():
+                    try:
+                        return method(self, caller, data)
+                    except ConcurrencyConflict:
+                        if not freshness.may_run_again():
+                            raise
+                # It met a conflict having used a cached aggregate without reading it, and saved
+                # nothing: what reading it first would have done, it does now (shared.freshness).
+                with freshness.reading_everything():
                     return method(self, caller, data)
-                except ConcurrencyConflict:
-                    if not freshness.may_run_again():
-                        raise
-            # It met a conflict having used a cached aggregate without reading it, and saved
-            # nothing: what reading it first would have done, it does now (shared.freshness).
-            with freshness.reading_everything():
-                return method(self, caller, data)
 
         entry.__name__ = method.__name__
         entry.__doc__ = method.__doc__

@@ -375,3 +375,17 @@ def test_a_list_sorts_by_a_named_column_and_refuses_any_other(played, system):
     cases = officer.get("/api/v1/formal-review/cases", params={"sort": "-number"}).json()["items"]
     numbers = [c["number"] for c in cases if c["number"]]
     assert numbers == sorted(numbers, reverse=True)
+
+
+def test_a_formal_review_write_with_a_stale_if_match_is_412_and_changes_nothing(played, system):
+    outcome, _, _ = played
+    officer = admin(system)
+    path = f"/api/v1/applications/{outcome['C']['application_id']}/formal-review"
+    current = officer.get(path)
+    etag = current.headers["ETag"]
+    stale = f'W/"{int(etag.strip("W/").strip(chr(34))) - 1}"'
+    before = sql("formal_review", "SELECT count(*) FROM formalreview_events")[0][0]
+    refused = officer.post(path + "/applicant-informed", json={"decision": "found_inadmissible", "channel": "phone"},
+                           headers={"If-Match": stale}, expect=(412,)).json()
+    assert refused["error"] == "PreconditionFailed" and refused["details"]["rule"] == "expected_version"
+    assert sql("formal_review", "SELECT count(*) FROM formalreview_events")[0][0] == before

@@ -266,4 +266,21 @@ NOT_ROUTED = {
     # accounts hold no application: its log is verified, its history read per account
     ("accounts", "audit_history"), ("accounts", "audit_state_at"),
 }
+
+
+def _versioned(route: Route) -> Route:
+    """A formal review case and an expert review have versions: their GET answers an ETag, and a
+    write on one application honours If-Match (the services check `expected_version`)."""
+    from dataclasses import replace
+
+    if route.service not in ("formal_review", "expert_review") or not route.path.startswith(APP):
+        return route
+    if route.method == "GET" and route.rpc in ("get_case", "get_review"):
+        return replace(route, etag=True)
+    if route.method == "POST":
+        return replace(route, if_match=True)
+    return route
+
+
+ROUTES = tuple(_versioned(route) for route in ROUTES)
 ALL_ROUTES = ROUTES + AUDIT_ROUTES

@@ -43,7 +43,7 @@ from services.review.expert_review.domain import (
     slot_id,
     unit_record_id,
 )
-from shared import blobs, clock
+from shared import blobs, clock, preconditions
 from shared.auth import Caller
 from shared.contracts import IntegrationEvent
 from shared.contracts.review import DIMENSIONS
@@ -903,6 +903,7 @@ class ExpertReview(DeadlineKeeper, ServiceApplication):
         if appraisal is None:
             raise ApplicationNotFound("no application in expert review with this id",
                                       {"application_id": str(application_id)})
+        preconditions.check(appraisal)  # a command sent with the version the caller read (If-Match)
         return appraisal
 
     def _appraisal_for_expert(self, caller: Caller, application_id) -> Appraisal:

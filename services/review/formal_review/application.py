@@ -20,7 +20,7 @@ from services.review.formal_review.domain import (
     evaluate_checklist,
     sequence_id,
 )
-from shared import clock
+from shared import clock, preconditions
 from shared.auth import Caller
 from shared.contracts import IntegrationEvent
 from shared.errors import ApplicationNotFound, InvalidInput, NotYourApplication
@@ -465,6 +465,7 @@ class FormalReview(DeadlineKeeper, ServiceApplication):
         if case is None:
             raise ApplicationNotFound("no formal review case for this application",
                                       {"application_id": str(application_id)})
+        preconditions.check(case)  # a command sent with the version the caller read (If-Match)
         return case
 
     def _sequence_or_none(self, year: int, base_type: str) -> NumberSequence | None:
