@@ -389,3 +389,13 @@ def test_a_formal_review_write_with_a_stale_if_match_is_412_and_changes_nothing(
                            headers={"If-Match": stale}, expect=(412,)).json()
     assert refused["error"] == "PreconditionFailed" and refused["details"]["rule"] == "expected_version"
     assert sql("formal_review", "SELECT count(*) FROM formalreview_events")[0][0] == before
+
+
+def test_a_command_a_rule_refuses_is_409_with_the_rule_named(system):
+    from innobase import samples
+
+    applicant, draft = prepared_draft(system)
+    details = samples.applicant_details(draft["applicant_organization"], region="320500")
+    again = applicant.post("/api/v1/applicants", json=details, expect=(409,))
+    assert again.headers["Content-Type"].startswith("application/problem+json")
+    assert again.json()["error"] == "AlreadyRegistered" and again.json()["title_zh"] == "该单位已注册"
