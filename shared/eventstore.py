@@ -352,8 +352,7 @@ def fewer_collections(threshold: int = 100_000):
 
     A replay allocates millions of short-lived objects while the aggregates it builds stay
     alive: at Python's default thresholds (700, 10, 10) the collector walks that growing heap
-    again and again, half the replay's time (measured: 17,600 events/s at the defaults, 29,800
-    with these). Objects are still collected, in larger batches. Holders may overlap (green
+    again and again, half the replay's time (figures: docs/performance.md). Objects are still collected, in larger batches. Holders may overlap (green
     threads of one process): the thresholds come back when the last one leaves."""
     with _collections_lock:
         if _collections_paused[0] == 0:
@@ -396,8 +395,8 @@ def _text(value) -> str:
 
 class _Collected(ProcessingEvent):
     """The library's `ProcessingEvent`, telling an aggregate by its class first: `isinstance`
-    against the library's runtime-checkable protocols walks each protocol's members (some 10 µs
-    on Python 3.11), twice for every aggregate a command saves."""
+    against the library's runtime-checkable protocols walks each protocol's members (docs/performance.md),
+    twice for every aggregate a command saves."""
 
     def collect_events(self, *objs, **kwargs):
         others = []
@@ -429,9 +428,7 @@ class Transcoder(JSONTranscoder):
     value deeper down), a run of 19 digits or more (an integer orjson may turn into a float
     beyond 64 bits) or what orjson refuses (NaN), the library's own decoder runs: the result is
     always what the library would return. Encoding is the library's, so stored bytes, and the
-    hash chain over them, do not change. Measured on a submitted plan's event (7 KB): 38 µs to
-    decode with the library's transcoder, about 27 µs with this one; a whole replay of intake's
-    benchmark log runs about 15% faster.
+    hash chain over them, do not change. What it saves: docs/performance.md.
     """
 
     def decode(self, data: bytes):
