@@ -25,7 +25,7 @@ from datetime import timedelta
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from innobase import remote_errors, samples  # noqa: F401  (remote_errors: typed errors come back as their classes)
-from shared import auth, clock, settings
+from shared import auth, clock, rules, settings
 from shared.clock import BEIJING
 from shared.errors import InnobaseError, RuleViolation
 from shared.reference import catalogue
@@ -346,8 +346,7 @@ class _Setup:
 
 
 def _inside_window() -> bool:
-    today = clock.now().astimezone(BEIJING)
-    return (5, 5) <= (today.month, today.day) <= (7, 30)
+    return rules.in_submission_window(clock.now())
 
 
 def _provinces_with_prefectures() -> list[tuple[str, str]]:

@@ -23,6 +23,7 @@ from services.endorsement.errors import (
     UnitPairMismatch,
     WrongStage,
 )
+from shared.rules import UNIT_KINDS_BY_BASE_TYPE
 from shared.errors import RuleViolation
 from shared.reference import catalogue
 
@@ -42,15 +43,9 @@ CLOSED = "closed"  # the application ended (withdrawn, inadmissible, declined by
 STATES = (QUEUED, FORWARDED, RETURNED, RECOMMENDED, DECLINED, CLOSED)
 ENDED_BY_APPLICATION_END = (QUEUED, FORWARDED, RECOMMENDED)
 
-# Who may organize and who may recommend, by base type (guide §二(一)).
-DOMAIN_ORGANIZERS = ("industry_department_standardization_body", "industry_association",
-                     "local_standardization_authority")
-DOMAIN_RECOMMENDERS = ("industry_department", "industry_association", "local_government")
-UNIT_PAIRS = {
-    "regional": (("local_standardization_authority",), ("local_government",)),
-    "domain": (DOMAIN_ORGANIZERS, DOMAIN_RECOMMENDERS),
-    "international": (DOMAIN_ORGANIZERS, DOMAIN_RECOMMENDERS),
-}
+# Who may organize and who may recommend, by base type (guide §二(一)): shared.rules.
+UNIT_PAIRS = {base_type: (kinds["organizing"], kinds["recommending"])
+              for base_type, kinds in UNIT_KINDS_BY_BASE_TYPE.items()}
 ORGANIZING, RECOMMENDING = "organizing", "recommending"
 
 

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.clock import BEIJING
 from shared.contracts import SECTIONS
+from shared.rules import UNIT_KINDS_BY_BASE_TYPE, in_submission_window
 from services.intake.errors import (
     ApplicationClosed,
     PlanIncomplete,
@@ -60,12 +61,8 @@ KINDS_BY_ROLE = {
 # Local bodies govern a region; industry bodies cover a domain of the catalogue.
 REGIONAL_KINDS = ("local_standardization_authority", "local_government")
 
-# Guide §二(一): who may organize and recommend each base type.
-ALLOWED_KINDS = {
-    "regional": {"organizing": ("local_standardization_authority",), "recommending": ("local_government",)},
-    "domain": {"organizing": KINDS_BY_ROLE["organizing"], "recommending": KINDS_BY_ROLE["recommending"]},
-    "international": {"organizing": KINDS_BY_ROLE["organizing"], "recommending": KINDS_BY_ROLE["recommending"]},
-}
+# Guide §二(一): who may organize and recommend each base type (shared.rules).
+ALLOWED_KINDS = UNIT_KINDS_BY_BASE_TYPE
 
 
 def applicant_id_of(credit_code: str) -> uuid.UUID:
@@ -254,13 +251,6 @@ REQUESTS = {
     "supplement": (SUPPLEMENT_REQUESTED, FORMAL_REVIEW),
     "revision": (REVISION_REQUESTED, EXPERT_REVIEW),
 }
-WINDOW_OPENS, WINDOW_CLOSES = (5, 5), (7, 30)
-
-
-def in_submission_window(at: datetime) -> bool:
-    """Guide §四.3: submissions are accepted from 5 May to 30 July each year, Beijing time."""
-    local = at.astimezone(BEIJING)
-    return WINDOW_OPENS <= (local.month, local.day) <= WINDOW_CLOSES
 
 
 class Application(Aggregate):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import BEIJING
+from shared.rules import submission_window_closes
 from services.notification.errors import NotYourNotification
 
 PARTY_NAMESPACE = uuid.UUID("3f6c1d2e-7b4a-4e59-a0c8-9d1e2f3a4b5c")
@@ -35,8 +36,6 @@ DRAFT, SUBMITTED, RETURNED, FORWARDED, RECOMMENDED = "draft", "submitted", "retu
 EXPERT_REVIEW, APPROVED, WITHDRAWN, ENDED = "expert_review", "approved", "withdrawn", "ended"
 AWAITING_SUBMISSION = (DRAFT, RETURNED)
 
-# Submissions are accepted from 5 May to 30 July each year (guide §四), Beijing time.
-WINDOW_CLOSES = (7, 30)
 
 
 @dataclass(frozen=True, order=True)
@@ -81,12 +80,6 @@ def message_id(notification: uuid.UUID, domain: str) -> str:
 
 def window_reminder_occasion(application_id, year: int, days: int) -> str:
     return f"submission-window:{application_id}:{year}:{days}"
-
-
-def submission_window_closes(year: int) -> datetime:
-    """The end of 30 July, Beijing time."""
-    month, day = WINDOW_CLOSES
-    return datetime(year, month, day, tzinfo=BEIJING) + timedelta(days=1)
 
 
 def due_window_reminder(now: datetime, reminder_days: tuple[int, ...]) -> tuple[int, int] | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from shared import rules
+
 
 @dataclass(frozen=True)
 class MailSettings:
@@ -34,7 +36,7 @@ def load(environ: dict | None = None) -> MailSettings:
             address.strip() for address in env.get("INNOBASE_SAC_OFFICER_EMAILS", "").split(",") if address.strip()
         ),
         # Reminders before the submission window closes, in days; the largest first.
-        reminder_days=tuple(sorted(set(_numbers(env.get("INNOBASE_REMINDER_DAYS", "7,1"))), reverse=True)),
+        reminder_days=rules.reminder_days(env),
         # Backoff of a message the SMTP server refused for now; the last delay repeats.
         retry_delays_ms=_numbers(env.get("INNOBASE_SMTP_RETRY_DELAYS_MS", "5000,30000,120000,600000,1800000,3600000")),
         scan_seconds=float(env.get("INNOBASE_REMINDER_SCAN_S", "60")),

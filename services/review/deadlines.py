@@ -32,6 +32,7 @@ from sqlalchemy import text
 
 from services.review.errors import DeadlineClosed, DeadlineInPast
 from shared import clock
+from shared import rules
 from shared.errors import ConcurrencyConflict
 
 log = logging.getLogger(__name__)
@@ -39,18 +40,11 @@ log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("3f0b6c52-1d7e-4c11-a0c4-9b8e2f6d7a13")
 OPEN, MET, MISSED, CANCELLED = "open", "met", "missed", "cancelled"
 REMINDED = "reminded"
-DEFAULT_REMINDER_DAYS = "7,1"
 DEFAULT_SCAN_SECONDS = "30"
 SCAN_BATCH = 200
 
 
-def reminder_days(environ=None) -> tuple[int, ...]:
-    """Days before a deadline on which its reminders fall, furthest first (`INNOBASE_REMINDER_DAYS`)."""
-    raw = (os.environ if environ is None else environ).get("INNOBASE_REMINDER_DAYS", DEFAULT_REMINDER_DAYS)
-    days = {int(part) for part in raw.split(",") if part.strip()}
-    if any(d <= 0 for d in days):
-        raise ValueError(f"INNOBASE_REMINDER_DAYS holds positive whole days, got {raw!r}")
-    return tuple(sorted(days, reverse=True))
+reminder_days = rules.reminder_days  # one reading of INNOBASE_REMINDER_DAYS for every service
 
 
 def scan_interval(environ=None) -> float:

@@ -20,13 +20,13 @@ from services.review.expert_review.domain import (
     Expert,
     Opinion,
     Panel,
-    add_months,
     conflicts_of,
     next_ordinal,
     plan_panel,
     scope_of,
 )
 from shared import contracts
+from shared.rules import add_months
 from shared.clock import BEIJING
 from shared.errors import RuleViolation
 from services.review.errors import (

@@ -5,13 +5,13 @@ and the construction plan due three months after approval.
 """
 from __future__ import annotations
 
-import calendar
 import uuid
 from datetime import datetime
 
 from eventsourcing.domain import Aggregate, event
 
 from shared.clock import BEIJING
+from shared.rules import PANEL_MINIMUM, construction_plan_due, panel_size_allowed
 from shared.contracts.review import CONCLUSIONS, DIMENSIONS
 from shared.errors import RuleViolation
 from services.review.errors import (
@@ -51,8 +51,7 @@ DECIDABLE = (CONCLUDED, REVISION_REQUESTED, REVISION_OVERDUE, REVISION_RECEIVED,
 
 PASS, PASS_WITH_REVISIONS, FAIL = CONCLUSIONS
 ASSIGNED, DECLINED_BY_EXPERT = "assigned", "declined"
-MIN_PANEL = 5
-CONSTRUCTION_PLAN_MONTHS = 3  # guide §三(六): within 3 months of the approval
+MIN_PANEL = PANEL_MINIMUM  # guide §三(四), shared.rules
 MAX_DOMAIN_BASES = 2          # guide §一: two only where the domain has several industrial clusters
 
 
@@ -75,14 +74,6 @@ def slot_id(base_type: str, scope: str, ordinal: int) -> uuid.UUID:
 
 def unit_record_id(unit_id: str) -> uuid.UUID:
     return uuid.uuid5(UNIT_NAMESPACE, unit_id)
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The same Beijing wall-clock time `months` calendar months later (31 Jan + 3 → 30 Apr)."""
-    local = moment.astimezone(BEIJING)
-    years, month0 = divmod(local.month - 1 + months, 12)
-    year, month = local.year + years, month0 + 1
-    return local.replace(year=year, month=month, day=min(local.day, calendar.monthrange(year, month)[1]))
 
 
 # --- the register ---------------------------------------------------------------------
@@ -203,7 +194,7 @@ def conflicts_of(expert: Expert, appraisal: "Appraisal", unit_codes: dict[str, s
 
 
 def check_panel_size(application_id: str, eligible: list[str], excluded: dict[str, list[dict]]) -> None:
-    if len(eligible) < MIN_PANEL or len(eligible) % 2 == 0:
+    if not panel_size_allowed(len(eligible)):
         raise PanelSize.of(
             "panel_size", f"application {application_id} would be judged by {len(eligible)} experts;"
             f" at least {MIN_PANEL} and an odd number are needed",
@@ -595,7 +586,7 @@ class Appraisal(Aggregate):
         self.require_chair(chair)
         self._require(UNDER_REVIEW, doing="concluded")
         active = self.active_experts()
-        if len(active) < MIN_PANEL or len(active) % 2 == 0:
+        if not panel_size_allowed(len(active)):
             raise PanelSize.of("panel_size", f"{len(active)} experts judge this application; at least {MIN_PANEL}"
                                " and an odd number are needed: the officer adds a member",
                                application_id=self.application_id, eligible=active, minimum=MIN_PANEL)
@@ -710,7 +701,7 @@ class Appraisal(Aggregate):
     def approve(self, reasons: str, approved_at: datetime, slot: dict | None, second_base_reason: str | None,
                 actor: dict) -> datetime:
         self.check_approvable()
-        due = add_months(approved_at, CONSTRUCTION_PLAN_MONTHS)
+        due = construction_plan_due(approved_at)
         self._approved(application_id=self.application_id, number=self.number, base_type=self.base_type,
                        region=self.region, domain=self.domain, organizing_unit_id=self.organizing_unit_id,
                        construction_plan_due=due, reasons=reasons, slot=slot,
