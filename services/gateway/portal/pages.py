@@ -32,6 +32,9 @@ NOTICES = {
     "case_pass_review": ("success", "形式审查合格，已纳入专家论证。"),
     "case_reject": ("success", "已作出不予受理决定。"),
     "opinion_submitted": ("success", "评审意见已提交，提交后不能修改。"),
+    "account_deactivated": ("success", "账户已停用，其登录会话已结束。"),
+    "account_reactivated": ("success", "账户已重新启用。"),
+    "role_changed": ("success", "角色已变更。"),
 }
 
 # The page each role starts from after signing in.
