@@ -136,7 +136,7 @@ class AdminPages:
                            yourself=account_id == page.account.account_id,
                            breadcrumbs=_crumbs((account.get("name") or account.get("email") or account_id, None)))
 
-    def _change(self, page, account_id, method, notice, values, **kwargs):
+    def _change_account(self, page, account_id, method, notice, values, **kwargs):
         try:
             page.call("accounts", method, account_id=account_id, **kwargs)
         except EdgeError as error:
@@ -152,13 +152,13 @@ class AdminPages:
         reason = (page.request.form.get("reason") or "").strip()
         if not reason:
             return self._account_page(page, account_id, {"reason": ["请写明停用的理由"]}, None, {}, 422)
-        return self._change(page, account_id, "deactivate", "account_deactivated", {"reason": reason},
+        return self._change_account(page, account_id, "deactivate", "account_deactivated", {"reason": reason},
                             reason=reason[:500])
 
     @http("POST", "/sac/accounts/<account_id>/reactivate")
     @admin_page
     def admin_reactivate(self, page, account_id):
-        return self._change(page, account_id, "reactivate", "account_reactivated", {})
+        return self._change_account(page, account_id, "reactivate", "account_reactivated", {})
 
     @http("POST", "/sac/accounts/<account_id>/role")
     @admin_page
@@ -173,6 +173,6 @@ class AdminPages:
             errors["organization"] = ["请填写所在单位"]
         if errors:
             return self._account_page(page, account_id, errors, None, values, 422)
-        return self._change(page, account_id, "set_role", "role_changed", values, role=values["role"],
+        return self._change_account(page, account_id, "set_role", "role_changed", values, role=values["role"],
                             organization=values["organization"], party_id=values["party_id"] or None,
                             admin=values["admin"] if values["role"] == "officer" else False)
