@@ -11,6 +11,7 @@ from services.gateway.portal.officer_pages import REVIEW_STATES_ZH
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
 from services.gateway.web import http
+from shared import clock
 
 OFFICER = ("officer",)
 READERS = ("officer", "auditor")
@@ -185,7 +186,7 @@ class DecisionPages:
     @portal_page(roles=OFFICER)
     def sac_panel_form(self, page):
         values = {"application_ids": page.request.args.getlist("application_id"), "members": [], "chair": "",
-                  "meeting_date": (datetime.now(BEIJING) + timedelta(days=14)).date().isoformat(), "place": "",
+                  "meeting_date": (clock.now().astimezone(BEIJING) + timedelta(days=14)).date().isoformat(), "place": "",
                   "request_id": str(uuid.uuid4())}
         return self._panel_page(page, values, None, {}, None)
 
