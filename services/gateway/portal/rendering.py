@@ -55,6 +55,9 @@ EVENTS_ZH = {
     "RecommendationWithdrawn": "撤回推荐",
     "ReviewItemClosed": "申报结束",
 }
+# Who asked the applicant to change the plan (intake's `request.kind`), as the remark's heading.
+REQUEST_KINDS_ZH = {"returned": "申报组织单位的修改意见", "supplement": "国家标准委要求补充材料",
+                    "revision": "专家组的修改要求"}
 # What the applicant does next, by stage (the dashboard's 下一步).
 NEXT_STEP_ZH = {
     "draft": "填写申报方案各部分，检查完整后提交",
@@ -130,7 +133,7 @@ def _environment() -> Environment:
         item_state_zh=lambda state: ITEM_STATES_ZH.get(state, state or ""),
         base_type_zh=lambda kind: BASE_TYPES_ZH.get(kind, kind or ""),
     )
-    env.globals.update(EVENTS_ZH=EVENTS_ZH, ITEM_STATES_ZH=ITEM_STATES_ZH, STAGES_ZH=STAGES_ZH, BASE_TYPES_ZH=BASE_TYPES_ZH, NEXT_STEP_ZH=NEXT_STEP_ZH)
+    env.globals.update(REQUEST_KINDS_ZH=REQUEST_KINDS_ZH, EVENTS_ZH=EVENTS_ZH, ITEM_STATES_ZH=ITEM_STATES_ZH, STAGES_ZH=STAGES_ZH, BASE_TYPES_ZH=BASE_TYPES_ZH, NEXT_STEP_ZH=NEXT_STEP_ZH)
     return env
 
 

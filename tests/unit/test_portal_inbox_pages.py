@@ -1,0 +1,81 @@
+"""The inbox and the revisions on a fake edge: every party's messages in one list, marked read;
+two versions side by side, section by section; the unit's remarks beside the sections they concern."""
+import uuid
+
+import pytest
+
+from tests.support.portal import CSRF, Account, FakeEdge, client
+from tests.unit.test_portal_applicant_pages import APPLICATION, CHECK
+
+pytestmark = pytest.mark.unit
+APP_ID = APPLICATION["application_id"]
+NOTE_ID = str(uuid.uuid4())
+INBOX = {"items": [{"notification_id": NOTE_ID, "application_id": APP_ID, "event_type": "ApplicationReturned",
+                    "subject": "申报方案被退回修改", "text": "请按意见修改第二部分。", "html": "", "state": "unread",
+                    "received_at": "2026-06-02T01:30:00+00:00", "read_at": None}], "total": 1, "unread": 1}
+VERSIONS = [
+    {"plan_version": 1, "submission_kind": "initial", "changed_sections": ["basic", "significance"],
+     "submitted_at": "2026-06-01T02:00:00+00:00", "digest": "d1"},
+    {"plan_version": 2, "submission_kind": "returned", "changed_sections": ["significance"],
+     "submitted_at": "2026-06-05T02:00:00+00:00", "digest": "d2"},
+]
+DIFF = {"application_id": APP_ID, "from_version": 1, "to_version": 2, "sections": {
+    "significance": {"changed": True, "changes": [
+        {"field": "significance.necessity", "from": "需求迫切。", "to": "区域产业转型升级对技术标准的需求紧迫。"}]},
+    "basic": {"changed": False, "changes": []}}}
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_the_inbox_lists_messages_newest_first_with_the_unread_marked():
+    edge = FakeEdge(Account()).answer("notification", "my_notifications", INBOX)
+    page = text(client(edge).get("/inbox"))
+    assert "申报方案被退回修改" in page and "请按意见修改第二部分。" in page
+    assert "未读 <strong>1</strong> 条" in page and "2026年6月2日 09:30" in page
+    assert edge.called("notification", "my_notifications") == [{"unread_only": False, "limit": 20, "offset": 0}]
+
+
+def test_marking_read_sends_the_chosen_ids_only():
+    edge = FakeEdge(Account()).answer("notification", "mark_read", {"marked": [NOTE_ID], "unread": 0})
+    response = client(edge).post("/inbox/read", data={"notification_ids": [NOTE_ID, "not-an-id"], "csrf_token": CSRF})
+    assert response.status_code == 303 and "notice=marked_read" in response.headers["Location"]
+    assert edge.called("notification", "mark_read") == [{"notification_ids": [NOTE_ID]}]
+
+
+def test_an_auditor_has_no_inbox():
+    assert client(FakeEdge(Account(role="auditor"))).get("/inbox").status_code == 404
+
+
+def test_the_revisions_show_the_last_two_versions_side_by_side():
+    edge = FakeEdge(Account()).answer("intake", "get_application", {**APPLICATION, "open_sections": []})
+    edge.answer("intake", "versions", VERSIONS).answer("intake", "diff", DIFF)
+    page = text(client(edge).get(f"/applicant/applications/{APP_ID}/revisions"))
+    assert edge.called("intake", "diff") == [{"application_id": APP_ID, "from_version": 1, "to_version": 2}]
+    assert "<del>需求迫切。</del>" in page and "<ins>区域产业转型升级对技术标准的需求紧迫。</ins>" in page
+    assert "二、意义和必要性 · necessity" in page and "按申报组织单位意见修改" in page
+    assert page.count("有修改") == 1
+
+
+def test_an_expert_reads_the_same_diff_between_chosen_versions():
+    edge = FakeEdge(Account(role="expert", party_id="e1")).answer("intake", "get_application", APPLICATION)
+    edge.answer("intake", "versions", VERSIONS).answer("intake", "diff", DIFF)
+    client(edge).get(f"/expert/applications/{APP_ID}/revisions?from=1&to=2")
+    assert edge.called("intake", "diff")[0]["to_version"] == 2
+
+
+def test_the_organizing_unit_s_remark_stands_beside_the_section_it_concerns():
+    request = {"kind": "returned", "request_id": "r1", "reason": "必要性论述不充分，请补充区域产业数据。",
+               "sections": ["significance"], "deadline": None, "requested_by": "ou"}
+    edge = FakeEdge(Account()).answer("intake", "get_application", {**APPLICATION, "stage": "returned",
+                                                                     "plan_version": 1, "request": request})
+    edge.answer("intake", "check", CHECK)
+    overview = text(client(edge).get(f"/applicant/applications/{APP_ID}"))
+    assert "申报组织单位的修改意见" in overview and "需修改" in overview
+    assert overview.count("必要性论述不充分") == 2  # at the top, and in the section's row
+    assert "修改前后对照" in overview
+    section = text(client(edge).get(f"/applicant/applications/{APP_ID}/sections/significance"))
+    assert "必要性论述不充分" in section
+    other = text(client(edge).get(f"/applicant/applications/{APP_ID}/sections/goals"))
+    assert "必要性论述不充分" not in other
