@@ -54,8 +54,9 @@ def test_the_revisions_show_the_last_two_versions_side_by_side():
     page = text(client(edge).get(f"/applicant/applications/{APP_ID}/revisions"))
     assert edge.called("intake", "diff") == [{"application_id": APP_ID, "from_version": 1, "to_version": 2}]
     assert "<del>需求迫切。</del>" in page and "<ins>区域产业转型升级对技术标准的需求紧迫。</ins>" in page
-    assert "二、意义和必要性 · necessity" in page and "按申报组织单位意见修改" in page
+    assert "二、意义和必要性 · 必要性" in page and "按申报组织单位意见修改" in page
     assert page.count("有修改") == 1
+    assert f'<a href="/applicant/applications/{APP_ID}">国家技术标准创新基地（江苏）</a>' in page  # where one is
 
 
 def test_an_expert_reads_the_same_diff_between_chosen_versions():

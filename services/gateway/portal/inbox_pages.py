@@ -21,12 +21,27 @@ def _int(value, default):
         return default
 
 
+# The plan's field names (docs/intake.md) as the diff names them.
+FIELDS_ZH = {
+    "name": "名称", "region": "地区", "domain": "领域", "head": "负责人", "contact": "联系人", "title": "职务",
+    "phone": "电话", "fax": "传真", "email": "电子邮箱", "postcode": "邮政编码", "address": "通讯地址",
+    "significance": "意义", "necessity": "必要性", "work_foundation": "工作基础", "qualifications": "资质条件",
+    "advantages": "优势分析", "items": "条目", "item": "项", "declared": "是否具备", "statement": "说明",
+    "evidence": "证明材料", "goal": "建设目标", "key_tasks": "重点任务", "content": "内容", "indicators": "考核指标",
+    "kind": "类别", "metric": "指标", "target_value": "目标值", "unit": "单位", "schedule": "进度安排",
+    "start_date": "建设期开始", "yearly_nodes": "年度节点", "year": "年度", "description": "说明",
+    "milestones": "里程碑", "date": "日期", "mid_term_goal": "中期目标", "organization_mechanism": "组织机制",
+    "policy_support": "政策支持", "funds_and_talent": "资金和人才保障", "sha256": "文件", "cited": "是否引用",
+    "opinion": "申报单位意见",
+}
+
+
 def field_label(path: str) -> str:
-    """`goals.key_tasks.0.title` → `四、目标和任务 · key_tasks 第1项 · title`: the section by its heading."""
+    """`goals.key_tasks.0.title` → `四、目标和任务 · 重点任务 · 第1项 · 职务`: the section by its heading."""
     section, _, rest = str(path).partition(".")
     parts = [plan_forms.SECTION_TITLES.get(section, section)]
     for piece in rest.split(".") if rest else []:
-        parts.append(f"第{int(piece) + 1}项" if piece.isdigit() else piece)
+        parts.append(f"第{int(piece) + 1}项" if piece.isdigit() else FIELDS_ZH.get(piece, piece))
     return " · ".join(parts)
 
 
@@ -38,7 +53,7 @@ def _shown(value) -> str:
     return str(value)
 
 
-def revisions_page(page, application_id: str, base: str, crumbs: list):
+def revisions_page(page, application_id: str, base: str, home: tuple[str, str]):
     """The versions and the diff between `from` and `to` (default: the last two), for whoever may read them."""
     try:
         uuid.UUID(str(application_id))
@@ -59,7 +74,7 @@ def revisions_page(page, application_id: str, base: str, crumbs: list):
     return page.render("revisions.html", application=application, versions=versions, diff=diff,
                        from_version=from_version, to_version=to_version, sections=sections, base=base,
                        field_label=field_label, shown=_shown, kinds_zh=SUBMISSION_KINDS_ZH,
-                       breadcrumbs=[*crumbs, ("修改前后对照", None)])
+                       breadcrumbs=[home, (application["name"], base.rsplit("/", 1)[0]), ("修改前后对照", None)])
 
 
 class InboxPages:
@@ -94,11 +109,10 @@ class InboxPages:
     @portal_page(roles=("applicant",))
     def applicant_revisions(self, page, application_id):
         base = f"/applicant/applications/{application_id}"
-        return revisions_page(page, application_id, base + "/revisions",
-                              [("我的申报", "/applicant"), ("申报", base)])
+        return revisions_page(page, application_id, base + "/revisions", ("我的申报", "/applicant"))
 
     @http("GET", "/expert/applications/<application_id>/revisions")
     @portal_page(roles=("expert",))
     def expert_revisions(self, page, application_id):
         base = f"/expert/applications/{application_id}"
-        return revisions_page(page, application_id, base + "/revisions", [("评审任务", "/expert"), ("申报", base)])
+        return revisions_page(page, application_id, base + "/revisions", ("评审任务", "/expert"))
