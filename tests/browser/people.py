@@ -196,27 +196,6 @@ def accept_invitation(page, email: str, password: str = PASSWORD) -> None:
     expect(page.locator(".notice").first).to_contain_text("账户已启用")
 
 
-def convene_panel(application_id: str) -> list[str]:
-    """SAC registers five experts and forms the panel of the application (no officer's page for panels
-    yet: over RPC, as `innobase demo` does); the expert ids, the first one chairing."""
-    from datetime import timedelta
-
-    from shared import clock
-    from tests.support.applications import OFFICER, token_for
-
-    suffix = uuid.uuid4().hex[:6]
-    experts = [f"expert-{suffix}-{n}" for n in range(1, 6)]
-    with rpc(token_for(OFFICER)) as services:
-        for n, expert_id in enumerate(experts):
-            services.expert_review.register_expert(
-                expert_id=expert_id, name=["张伟", "王芳", "李娜", "刘洋", "陈静"][n],
-                organization=new_credit_code("110000", "1", "2"), organization_name=f"标准化研究机构{n + 1}",
-                region="110000", fields=["EI.01"], email=f"{expert_id}@experts.example.cn")
-        services.expert_review.form_panel(
-            application_ids=[application_id], members=experts, chair=experts[0],
-            meeting_date=(clock.now() + timedelta(days=14)).isoformat(), place="北京市海淀区马甸东路9号")
-    return experts
-
 
 EXPERT_NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静"]
 
