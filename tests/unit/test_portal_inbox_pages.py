@@ -34,6 +34,7 @@ def test_the_inbox_lists_messages_newest_first_with_the_unread_marked():
     page = text(client(edge).get("/inbox"))
     assert "申报方案被退回修改" in page and "请按意见修改第二部分。" in page
     assert "未读 <strong>1</strong> 条" in page and "2026年6月2日 09:30" in page
+    assert f'<a href="/applicant/applications/{APP_ID}">查看该申报</a>' in page
     assert edge.called("notification", "my_notifications") == [{"unread_only": False, "limit": 20, "offset": 0}]
 
 

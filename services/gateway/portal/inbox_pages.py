@@ -10,6 +10,10 @@ from services.gateway.web import http
 
 INBOX_ROLES = ("applicant", "organizing_unit", "recommending_unit", "officer", "expert")
 PAGE_SIZE = 20
+# Where each party reads the application a message is about.
+APPLICATION_PAGES = {"applicant": "/applicant/applications/", "organizing_unit": "/units/applications/",
+                     "recommending_unit": "/units/applications/", "officer": "/sac/applications/",
+                     "expert": "/expert/applications/"}
 SUBMISSION_KINDS_ZH = {"initial": "首次提交", "returned": "按申报组织单位意见修改", "supplement": "补充材料",
                        "revision": "按专家意见修改"}
 
@@ -90,6 +94,7 @@ class InboxPages:
         total = found.get("unread" if unread_only else "total", shown) or 0
         return page.render("inbox.html", items=items, total=found.get("total", 0), unread=found.get("unread", 0),
                            unread_only=unread_only, offset=offset, page_size=PAGE_SIZE, more=shown < total,
+                           application_page=APPLICATION_PAGES[page.account.role],
                            breadcrumbs=[("首页", "/"), ("消息", None)])
 
     @http("POST", "/inbox/read")
