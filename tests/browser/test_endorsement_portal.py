@@ -173,6 +173,9 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     page.get_by_role("button", name="受理并编号").click()
     expect(page.locator(".notice").first).to_contain_text("已受理")
     expect(page.locator(".caption")).to_contain_text("CXJD-2026-QY-")
+    # the organizing unit's return, beside the section it concerned
+    goals = page.locator("section", has=page.locator("#sec-goals"))
+    expect(goals.locator(".remark")).to_contain_text("考核指标的产业化目标偏低")
     screenshot(page, "sac-formal-review")
     assert_accessible(page, "the formal review case")
     page.get_by_role("button", name="形式审查合格，纳入专家论证").click()

@@ -81,3 +81,27 @@ def test_the_organizing_unit_s_remark_stands_beside_the_section_it_concerns():
     assert "必要性论述不充分" in section
     other = text(client(edge).get(f"/applicant/applications/{APP_ID}/sections/goals"))
     assert "必要性论述不充分" not in other
+
+
+def test_sac_reads_the_organizing_unit_s_return_beside_the_section_it_concerned():
+    edge = FakeEdge(Account(role="officer", organization="SAC"))
+    edge.answer("formal_review", "get_case", {"application_id": APP_ID, "state": "received", "plan_version": 2,
+                                              "checklist": []})
+    edge.answer("intake", "get_application", {**APPLICATION, "plan_version": 2})
+    edge.answer("endorsement", "endorsement_history", {"events": [
+        {"type": "ApplicationReturned", "at": "2026-06-03T02:00:00+00:00", "plan_version": 1,
+         "details": {"sections": ["goals"], "reason": "产业化指标偏低，请调整。"}}]})
+    page = text(client(edge).get(f"/sac/cases/{APP_ID}"))
+    goals = page[page.index('id="sec-goals"'):page.index('id="sec-safeguards"')]
+    assert "申报组织单位退回修改" in goals and "产业化指标偏低，请调整。" in goals and "第1版" in goals
+    assert "产业化指标偏低" not in page[:page.index('id="sec-goals"')]
+
+
+def test_the_expert_reads_the_panel_s_revision_request_beside_its_section():
+    edge = FakeEdge(Account(role="expert", party_id="e1")).answer("intake", "get_application", APPLICATION)
+    edge.answer("expert_review", "get_review", {"application_id": APP_ID, "state": "revision_requested",
+                                                "chair": "e9", "my_opinion_submitted": True, "revisions": [
+        {"sections": ["significance"], "reason": "请补充区域产业数据。", "deadline": "2026-09-30T15:59:59+00:00"}]})
+    page = text(client(edge).get(f"/expert/applications/{APP_ID}"))
+    significance = page[page.index('id="sec-significance"'):page.index('id="sec-feasibility"')]
+    assert "专家组修改要求" in significance and "请补充区域产业数据。" in significance and "2026年9月30日" in significance

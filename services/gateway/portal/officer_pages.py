@@ -125,8 +125,15 @@ class OfficerPages:
             if error.status == 404:
                 return page.not_found()
             raise
+        try:
+            history = page.call("endorsement", "endorsement_history", application_id=application_id)
+        except EdgeError as error:
+            if error.status != 404:
+                raise
+            history = {}  # the units' remarks are not there (yet): the plan shows without them
         in_two_weeks = (clock.now().astimezone(BEIJING) + timedelta(days=14)).date().isoformat()
         return page.render("sac/case.html", status=status, case=case, application=application,
+                           remarks=rendering.section_remarks((history or {}).get("events", [])),
                            sections=plan_forms.SECTIONS, indicator_kinds=dict(plan_forms.INDICATOR_KINDS),
                            case_states_zh=CASE_STATES_ZH, check_status_zh=CHECK_STATUS_ZH,
                            errors=errors or {}, summary=summary, values=values or {"deadline": in_two_weeks},

@@ -74,6 +74,25 @@ NEXT_STEP_ZH = {
 }
 
 
+def section_remarks(history: list[dict] = (), revisions: list[dict] = ()) -> dict[str, list[dict]]:
+    """What each section was asked to change, by whom and when: the organizing unit's returns
+    (endorsement's history) and the panel's revision requests (expert review), by section name."""
+    remarks: dict[str, list[dict]] = {}
+    for event in history or []:
+        details = event.get("details") or {}
+        if event.get("type") == "ApplicationReturned":
+            for section in details.get("sections") or []:
+                remarks.setdefault(section, []).append({
+                    "who": "申报组织单位退回修改", "text": details.get("reason") or "", "at": event.get("at"),
+                    "version": event.get("plan_version")})
+    for revision in revisions or []:
+        for section in revision.get("sections") or []:
+            remarks.setdefault(section, []).append({
+                "who": "专家组修改要求", "text": revision.get("reason") or "", "at": revision.get("deadline"),
+                "version": revision.get("received_version"), "deadline": True})
+    return remarks
+
+
 def _parse(value) -> datetime | date | None:
     if value is None or value == "":
         return None
