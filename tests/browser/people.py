@@ -196,12 +196,12 @@ def accept_invitation(page, email: str, password: str = PASSWORD) -> None:
     expect(page.locator(".notice").first).to_contain_text("账户已启用")
 
 
-def convene_panel(application_id: str) -> list[str]:
-    """SAC registers five experts and forms the panel of the application (no officer's page for panels
-    yet: over RPC, as `innobase demo` does); the expert ids, the first one chairing."""
-    from datetime import timedelta
 
-    from shared import clock
+EXPERT_NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静"]
+
+
+def register_experts() -> list[str]:
+    """Five experts in SAC's register (no page for the register yet: over RPC, as `innobase demo` does)."""
     from tests.support.applications import OFFICER, token_for
 
     suffix = uuid.uuid4().hex[:6]
@@ -209,10 +209,34 @@ def convene_panel(application_id: str) -> list[str]:
     with rpc(token_for(OFFICER)) as services:
         for n, expert_id in enumerate(experts):
             services.expert_review.register_expert(
-                expert_id=expert_id, name=["张伟", "王芳", "李娜", "刘洋", "陈静"][n],
-                organization=new_credit_code("110000", "1", "2"), organization_name=f"标准化研究机构{n + 1}",
-                region="110000", fields=["EI.01"], email=f"{expert_id}@experts.example.cn")
-        services.expert_review.form_panel(
-            application_ids=[application_id], members=experts, chair=experts[0],
-            meeting_date=(clock.now() + timedelta(days=14)).isoformat(), place="北京市海淀区马甸东路9号")
+                expert_id=expert_id, name=EXPERT_NAMES[n], organization=new_credit_code("110000", "1", "2"),
+                organization_name=f"标准化研究机构{n + 1}", region="110000", fields=["EI.01"],
+                email=f"{expert_id}@experts.example.cn")
     return experts
+
+
+def form_panel(page, application_name: str, experts: list[str], screenshot=None) -> None:
+    """The signed-in officer forms the panel on /sac/panels/new: checked first, the first expert chairing."""
+    page.goto("/sac/panels/new")
+    reload_until(page, page.get_by_role("checkbox", name=re.compile(re.escape(application_name))).count)
+    page.get_by_role("checkbox", name=re.compile(re.escape(application_name))).check()
+    for expert_id in experts:
+        page.get_by_role("checkbox", name=re.compile(re.escape(expert_id))).check()
+    page.get_by_label("组长").select_option(value=experts[0])
+    page.get_by_label("论证会地点").fill("北京市海淀区马甸东路9号")
+    page.get_by_role("button", name="检查回避").click()
+    expect(page.locator(".notice--success")).to_contain_text("可以组建")
+    expect(page.locator("main")).to_contain_text("参加论证（5 人）")
+    if screenshot:
+        screenshot(page, "sac-panel-checked")
+    page.get_by_role("button", name="组建专家组").click()
+    expect(page.get_by_role("heading", name="专家组已组建")).to_be_visible()
+
+
+def opinion_over_rpc(expert_id: str, application_id: str) -> None:
+    """An expert's opinion sent as the expert, over RPC (the page is exercised by one expert already)."""
+    judgement = {"score": 86, "text": "论证充分，目标明确。"}
+    with rpc(auth.mint(expert_id, "expert", expert_id, ttl_seconds=600)) as services:
+        services.expert_review.submit_opinion(
+            application_id=application_id, necessity=judgement, feasibility=judgement, goals_and_tasks=judgement,
+            safeguards=judgement, recommendation="pass", summary="同意通过论证。")

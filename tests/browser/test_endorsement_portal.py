@@ -2,9 +2,10 @@
 and submits (the printed plan downloaded); the organizing unit's clerk, invited by SAC, returns it
 with a reason; the applicant corrects and resubmits; the clerk checks, stamps and forwards; the
 recommending unit's clerk recommends with the two scans and sees the quota used; the SAC officer
-sees the round's counts, accepts and numbers the case and passes the formal review; an expert of
-the panel gives an opinion; an auditor
-reads the application's timeline and verifies every log."""
+sees the round's counts (and their chart), accepts and numbers the case and passes the formal review;
+SAC checks and forms the panel; an expert of the panel gives an opinion and declares a conflict; the
+chair concludes; SAC approves; an auditor reads the application's timeline and verifies every log.
+On the way the applicant reads the unit's remark beside the section, the inbox, and the diff."""
 from __future__ import annotations
 
 import uuid
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 
 from tests.browser import people
 from tests.browser.axe import assert_accessible
-from tests.support.applications import OFFICER, OverRpc, register_units, tiny_pdf
+from tests.support.applications import OFFICER, OverRpc, new_credit_code, register_units, tiny_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -89,12 +90,31 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     row = page.locator("tr", has=page.get_by_role("link", name="国家技术标准创新基地（南京）"))
     people.reload_until(page, lambda: "已退回修改" in row.inner_text())
     expect(row).to_contain_text("已退回修改")
+    page.goto(application)
+    expect(page.locator(".remark")).to_contain_text("申报组织单位的修改意见")
+    goals_row = page.locator("tr", has=page.get_by_role("link", name="四、目标和任务"))
+    expect(goals_row).to_contain_text("考核指标的产业化目标偏低")
+    screenshot(page, "applicant-remark")
+    assert_accessible(page, "the overview with the organizing unit's remark")
+    page.get_by_role("link", name="消息").click()
+    people.reload_until(page, page.locator(".inbox-item").count)
+    expect(page.locator(".inbox-item").first).to_be_visible()
+    screenshot(page, "applicant-inbox")
+    assert_accessible(page, "the inbox")
+    page.get_by_role("button", name="所选标记为已读").click()
+    expect(page.locator(".notice").first).to_contain_text("已标记为已读")
     page.goto(f"{application}/sections/goals")
+    expect(page.locator(".remark")).to_contain_text("考核指标的产业化目标偏低")
     page.locator("#f-indicators-2-target_value").fill("5000")
     people.save(page)
     page.goto(application)
     page.get_by_role("button", name="提交申报方案").click()
     expect(page.locator(".notice").first).to_contain_text("申报方案已提交")
+    page.get_by_role("link", name="已提交的版本和修改前后对照").click()
+    expect(page.locator("table.diff ins").first).to_contain_text("5000")
+    expect(page.locator("#diff-goals")).to_contain_text("有修改")
+    screenshot(page, "applicant-revisions-diff")
+    assert_accessible(page, "the revisions side by side")
     people.sign_out(page)
 
     people.sign_in(page, clerk["email"])
@@ -145,6 +165,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     expect(page.get_by_role("heading", name="国家标准委工作台")).to_be_visible()
     received = page.get_by_role("link", name="待受理（1）")
     people.reload_until(page, received.count)
+    expect(page.locator("#stage-chart svg")).to_be_visible()  # ECharts drew the counts by stage
     screenshot(page, "sac-dashboard")
     assert_accessible(page, "the SAC dashboard")
     received.click()
@@ -152,21 +173,28 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     page.get_by_role("button", name="受理并编号").click()
     expect(page.locator(".notice").first).to_contain_text("已受理")
     expect(page.locator(".caption")).to_contain_text("CXJD-2026-QY-")
+    # the organizing unit's return, beside the section it concerned
+    goals = page.locator("section", has=page.locator("#sec-goals"))
+    expect(goals.locator(".remark")).to_contain_text("考核指标的产业化目标偏低")
     screenshot(page, "sac-formal-review")
     assert_accessible(page, "the formal review case")
     page.get_by_role("button", name="形式审查合格，纳入专家论证").click()
     expect(page.locator(".notice").first).to_contain_text("形式审查合格")
     application_id = application.rsplit("/", 1)[1]
+
+    # SAC forms the panel through its pages: checked first, then formed
+    people.reload_until(page, lambda: _in_expert_review(admin, application_id))
+    experts = people.register_experts()
+    people.form_panel(page, "国家技术标准创新基地（南京）", experts, screenshot)
     people.sign_out(page)
 
-    # an expert of the panel, invited by SAC, gives a sealed opinion
-    people.reload_until(page, lambda: _in_expert_review(admin, application_id))
-    experts = people.convene_panel(application_id)
+    # an expert of the panel, invited by SAC, gives a sealed opinion and declares a conflict
     expert_email = f"{experts[1]}@experts.example.cn"
     people.invite(admin, expert_email, "王芳", "expert", experts[1], party_id=experts[1])
     people.accept_invitation(page, expert_email)
     people.sign_in(page, expert_email)
     expect(page.get_by_role("heading", name="评审任务")).to_be_visible()
+    people.reload_until(page, page.get_by_role("link", name="国家技术标准创新基地（南京）").count)
     page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
     page.locator("#f-necessity-score").fill("88")
     page.locator("#f-necessity-text").fill("区域标准化需求迫切，建设必要。")
@@ -184,6 +212,46 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     expect(page.locator(".notice").first).to_contain_text("评审意见已提交")
     page.get_by_role("link", name="评审任务").first.click()
     expect(page.locator("main table")).to_contain_text("已提交")
+    page.get_by_role("link", name="声明利益冲突").click()
+    page.get_by_label("单位的统一社会信用代码").fill(new_credit_code())
+    page.get_by_role("button", name="声明").click()
+    expect(page.locator("#f-reason-error")).to_contain_text("请写明存在利益冲突的原因")
+    page.get_by_label("存在利益冲突的原因").fill("本人在该单位兼职。")
+    page.get_by_role("button", name="声明").click()
+    expect(page.locator(".notice").first).to_contain_text("利益冲突已声明")
+    screenshot(page, "expert-conflict")
+    assert_accessible(page, "the conflict declaration")
+    people.sign_out(page)
+
+    # the other members' opinions (over RPC), then the chair concludes through the page
+    for expert_id in (experts[0], *experts[2:]):
+        people.opinion_over_rpc(expert_id, application_id)
+    chair_email = f"{experts[0]}@experts.example.cn"
+    people.invite(admin, chair_email, "张伟", "expert", experts[0], party_id=experts[0])
+    people.accept_invitation(page, chair_email)
+    people.sign_in(page, chair_email)
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    expect(page.get_by_role("heading", name="专家组论证结论（组长）")).to_be_visible()
+    page.get_by_role("button", name="提交论证结论").click()
+    expect(page.locator(".error-summary")).to_contain_text("请选择论证结论")
+    page.get_by_label("通过", exact=True).check()
+    page.get_by_label("专家组论证意见").fill("经论证，专家组一致同意通过。")
+    screenshot(page, "expert-chair-conclusion")
+    assert_accessible(page, "the chair's conclusion form")
+    page.get_by_role("button", name="提交论证结论").click()
+    expect(page.locator(".notice").first).to_contain_text("论证结论已提交")
+    people.sign_out(page)
+
+    # SAC approves construction
+    people.sign_in(page, admin_email)
+    page.goto(f"/sac/reviews/{application_id}")
+    expect(page.get_by_role("heading", name="批准筹建")).to_be_visible()
+    page.get_by_label("批准理由").fill("专家组论证通过，同意筹建。")
+    screenshot(page, "sac-approval")
+    assert_accessible(page, "the approval page")
+    page.get_by_role("button", name="批准筹建").click()
+    expect(page.locator(".notice").first).to_contain_text("已批准筹建")
+    expect(page.locator(".summary-list")).to_contain_text("已批准筹建")
     people.sign_out(page)
 
     # an auditor, invited by SAC: the application's timeline across the services, and every log verified

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from services.gateway.web import http
 
-from services.gateway.portal import plan_forms
+from services.gateway.portal import plan_forms, rendering
 from services.gateway.portal.applicant_pages import attachment_response
+from services.gateway.portal.expert_pages import CONCLUSIONS
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
 
@@ -45,7 +46,10 @@ class ExpertAuditPages:
             if error.status == 404:
                 return page.not_found()
             raise
+        is_chair = review.get("chair") == page.account.party_id
         return page.render("expert/opinion.html", status=status, review=review, application=application,
+                           is_chair=is_chair, conclusions=CONCLUSIONS,
+                           remarks=rendering.section_remarks(revisions=review.get("revisions") or []),
                            dimensions=DIMENSIONS, recommendations=RECOMMENDATIONS, sections=plan_forms.SECTIONS,
                            indicator_kinds=dict(plan_forms.INDICATOR_KINDS), errors=errors or {},
                            summary=summary, values=values or {},

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta, timezone
 from werkzeug.wrappers import Response
 
 from services.gateway.api.handler import content_disposition
-from services.gateway.portal import plan_forms
+from services.gateway.portal import plan_forms, rendering, xlsx
 from services.gateway.portal.applicant_pages import attachment_response, plan_forms_base
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
@@ -35,6 +35,21 @@ REVIEW_STATES_ZH = {
     "revision_confirmed": "修改已确认", "approved": "已批准筹建", "declined": "未获批准", "closed": "已结束",
 }
 CHECK_STATUS_ZH = {"present": "齐全", "missing": "缺失", "deficient": "不合格", "not_declared": "未声明（可选）"}
+
+
+CASE_COLUMNS = ("编号", "创新基地名称", "申报单位", "类型", "地区或领域", "状态", "方案版本", "截止时间")
+
+
+def _case_rows(page) -> list[list]:
+    """The formal review list, filtered by `state` as the page is, one row per case for the exports."""
+    state = page.request.args.get("state") or None
+    state = state if state in CASE_STATES else None
+    found = page.call("formal_review", "cases", state=state, base_type=None, year=None, limit=1000, offset=0)
+    return [[case.get("number") or "", case.get("name"), case.get("applicant_name"),
+             plan_forms_base(case.get("base_type")), case.get("region") or case.get("domain") or "",
+             CASE_STATES_ZH.get(case.get("state"), case.get("state")), case.get("plan_version"),
+             rendering.beijing_datetime(case.get("deadline")) if case.get("deadline") else ""]
+            for case in found.get("items", [])]
 
 
 def _int(value, default):
@@ -80,19 +95,21 @@ class OfficerPages:
     @portal_page(roles=READERS)
     def sac_cases_csv(self, page):
         """The filtered list as CSV (UTF-8 with BOM, so that Excel reads the Chinese)."""
-        state = page.request.args.get("state") or None
-        state = state if state in CASE_STATES else None
-        found = page.call("formal_review", "cases", state=state, base_type=None, year=None, limit=1000, offset=0)
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["编号", "创新基地名称", "申报单位", "类型", "地区或领域", "状态", "方案版本", "截止时间"])
-        for case in found.get("items", []):
-            writer.writerow([case.get("number") or "", case.get("name"), case.get("applicant_name"),
-                             plan_forms_base(case.get("base_type")), case.get("region") or case.get("domain") or "",
-                             CASE_STATES_ZH.get(case.get("state"), case.get("state")), case.get("plan_version"),
-                             case.get("deadline") or ""])
+        writer.writerow(CASE_COLUMNS)
+        writer.writerows(_case_rows(page))
         response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
         response.headers["Content-Disposition"] = content_disposition("形式审查.csv")
+        return response
+
+    @http("GET", "/sac/cases.xlsx")
+    @portal_page(roles=READERS)
+    def sac_cases_xlsx(self, page):
+        """The same list as an Excel workbook."""
+        content = xlsx.workbook("形式审查", list(CASE_COLUMNS), _case_rows(page))
+        response = Response(content, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response.headers["Content-Disposition"] = content_disposition("形式审查.xlsx")
         return response
 
     @http("GET", "/sac/cases/<application_id>")
@@ -108,8 +125,15 @@ class OfficerPages:
             if error.status == 404:
                 return page.not_found()
             raise
+        try:
+            history = page.call("endorsement", "endorsement_history", application_id=application_id)
+        except EdgeError as error:
+            if error.status != 404:
+                raise
+            history = {}  # the units' remarks are not there (yet): the plan shows without them
         in_two_weeks = (clock.now().astimezone(BEIJING) + timedelta(days=14)).date().isoformat()
         return page.render("sac/case.html", status=status, case=case, application=application,
+                           remarks=rendering.section_remarks((history or {}).get("events", [])),
                            sections=plan_forms.SECTIONS, indicator_kinds=dict(plan_forms.INDICATOR_KINDS),
                            case_states_zh=CASE_STATES_ZH, check_status_zh=CHECK_STATUS_ZH,
                            errors=errors or {}, summary=summary, values=values or {"deadline": in_two_weeks},

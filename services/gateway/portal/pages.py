@@ -32,6 +32,15 @@ NOTICES = {
     "case_pass_review": ("success", "形式审查合格，已纳入专家论证。"),
     "case_reject": ("success", "已作出不予受理决定。"),
     "opinion_submitted": ("success", "评审意见已提交，提交后不能修改。"),
+    "account_deactivated": ("success", "账户已停用，其登录会话已结束。"),
+    "account_reactivated": ("success", "账户已重新启用。"),
+    "role_changed": ("success", "角色已变更。"),
+    "late_granted": ("success", "已准予受理期外提交，申报单位现在可以提交。"),
+    "approved": ("success", "已批准筹建。申报组织单位须在3个月内提交建设方案。"),
+    "approval_declined": ("success", "已作出不予批准决定。"),
+    "conflict_declared": ("success", "利益冲突已声明：今后不会安排您论证涉及该单位的申报。"),
+    "concluded": ("success", "论证结论已提交。"),
+    "marked_read": ("success", "已标记为已读。"),
 }
 
 # The page each role starts from after signing in.

@@ -55,6 +55,9 @@ EVENTS_ZH = {
     "RecommendationWithdrawn": "撤回推荐",
     "ReviewItemClosed": "申报结束",
 }
+# Who asked the applicant to change the plan (intake's `request.kind`), as the remark's heading.
+REQUEST_KINDS_ZH = {"returned": "申报组织单位的修改意见", "supplement": "国家标准委要求补充材料",
+                    "revision": "专家组的修改要求"}
 # What the applicant does next, by stage (the dashboard's 下一步).
 NEXT_STEP_ZH = {
     "draft": "填写申报方案各部分，检查完整后提交",
@@ -69,6 +72,25 @@ NEXT_STEP_ZH = {
     "panel_concluded": "等待国家标准委批准",
     "approved": "申报组织单位在批准后3个月内提交建设方案",
 }
+
+
+def section_remarks(history: list[dict] = (), revisions: list[dict] = ()) -> dict[str, list[dict]]:
+    """What each section was asked to change, by whom and when: the organizing unit's returns
+    (endorsement's history) and the panel's revision requests (expert review), by section name."""
+    remarks: dict[str, list[dict]] = {}
+    for event in history or []:
+        details = event.get("details") or {}
+        if event.get("type") == "ApplicationReturned":
+            for section in details.get("sections") or []:
+                remarks.setdefault(section, []).append({
+                    "who": "申报组织单位退回修改", "text": details.get("reason") or "", "at": event.get("at"),
+                    "version": event.get("plan_version")})
+    for revision in revisions or []:
+        for section in revision.get("sections") or []:
+            remarks.setdefault(section, []).append({
+                "who": "专家组修改要求", "text": revision.get("reason") or "", "at": revision.get("deadline"),
+                "version": revision.get("received_version"), "deadline": True})
+    return remarks
 
 
 def _parse(value) -> datetime | date | None:
@@ -130,7 +152,7 @@ def _environment() -> Environment:
         item_state_zh=lambda state: ITEM_STATES_ZH.get(state, state or ""),
         base_type_zh=lambda kind: BASE_TYPES_ZH.get(kind, kind or ""),
     )
-    env.globals.update(EVENTS_ZH=EVENTS_ZH, ITEM_STATES_ZH=ITEM_STATES_ZH, STAGES_ZH=STAGES_ZH, BASE_TYPES_ZH=BASE_TYPES_ZH, NEXT_STEP_ZH=NEXT_STEP_ZH)
+    env.globals.update(REQUEST_KINDS_ZH=REQUEST_KINDS_ZH, EVENTS_ZH=EVENTS_ZH, ITEM_STATES_ZH=ITEM_STATES_ZH, STAGES_ZH=STAGES_ZH, BASE_TYPES_ZH=BASE_TYPES_ZH, NEXT_STEP_ZH=NEXT_STEP_ZH)
     return env
 
 

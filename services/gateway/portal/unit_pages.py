@@ -9,7 +9,7 @@ from datetime import timedelta, timezone
 from services.gateway.web import http
 from werkzeug.wrappers import Response
 
-from services.gateway.portal import plan_forms
+from services.gateway.portal import plan_forms, rendering
 from services.gateway.portal.applicant_pages import attachment_response, content_disposition
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
@@ -77,6 +77,7 @@ class UnitPages:
         today = clock.now().astimezone(BEIJING).date().isoformat()
         return page.render("units/application.html", status=status, application=application,
                            history=history.get("events", []), sections=plan_forms.SECTIONS,
+                           remarks=rendering.section_remarks((history or {}).get("events", [])),
                            indicator_kinds=dict(plan_forms.INDICATOR_KINDS), errors=errors or {}, summary=summary,
                            values=values or {"date": today}, action=action,
                            breadcrumbs=[("待办申报", "/units"), (application["name"], None)])
