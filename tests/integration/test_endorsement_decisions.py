@@ -509,9 +509,8 @@ def test_the_quota_counts_per_year(upstream, restore_clock):
     this_year = forwarded(upstream, ou, ru)
     next_year = forwarded(upstream, ou, ru, name="国家技术标准创新基地（苏南）")
     recommend(ru, this_year)
-    # Minted now: PyJWT checks a token's issue time against the real clock, not ours.
-    clerk_of_next_year = token("recommending_unit", org=ru, ttl=2 * 366 * 86400)
     set_time("2027-06-01T10:00:00+08:00")  # Beijing time decides the year
+    clerk_of_next_year = token("recommending_unit", org=ru)  # issued by the clock every process reads
     assert recommend(ru, next_year, caller=clerk_of_next_year)["quota_slot"] == f"{ru}/2027/regional/320000"
     quota = call(clerk_of_next_year, "recommending_quota", year=2026)
     assert {s["application_id"] for s in quota["slots"]} == {this_year}
