@@ -109,17 +109,7 @@ def test_a_pdf_that_is_also_a_zip_archive_is_refused():
 
 
 def raw_pdf(*objects: bytes, catalog: bytes = b"") -> bytes:
-    """A one-page PDF whose catalog holds `catalog`; `objects` are numbered from 4."""
-    bodies = [b"<< /Type /Catalog /Pages 2 0 R " + catalog + b" >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-              b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>", *objects]
-    out, offsets = b"%PDF-1.7\n", []
-    for number, body in enumerate(bodies, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+    return tiny_pdf("active", catalog=catalog, objects=objects)
 
 
 def test_a_pdf_with_javascript_is_refused():
