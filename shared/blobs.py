@@ -25,6 +25,9 @@ import warnings
 import zipfile
 from dataclasses import asdict, dataclass
 
+import pypdf
+from PIL import Image
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 from sqlalchemy import text
 
 from shared import clock, settings
@@ -171,9 +174,6 @@ MAX_PDF_OBJECTS = 200_000  # a walk over more is itself a refusal: no plan needs
 
 
 def _check_pdf(content: bytes) -> None:
-    import pypdf
-    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
-
     if not content.rstrip(b"\r\n\t \x00").endswith(b"%%EOF"):
         raise RuleViolation.of("pdf_unreadable", "the PDF is truncated or has data after its end (%%EOF)",
                                field="content")
@@ -225,8 +225,6 @@ def _check_pdf(content: bytes) -> None:
 
 
 def _check_image(content: bytes, media_type: str) -> None:
-    from PIL import Image
-
     limit = settings.get().upload_max_pixels
     try:
         with warnings.catch_warnings():
