@@ -27,10 +27,12 @@ def new_credit_code(region: str = BASE_REGION, registration: str = "1", category
     return make_credit_code(registration, category, region, body)
 
 
-def tiny_pdf(label: str = "evidence") -> bytes:
-    """A valid one-page PDF; `label` (kept in a comment) makes distinct files."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"]
+def tiny_pdf(label: str = "evidence", catalog: bytes = b"", objects: tuple[bytes, ...] = ()) -> bytes:
+    """A valid one-page PDF; `label` (kept in a comment) makes distinct files. `catalog` adds
+    entries to its catalog and `objects` more objects, numbered from 4 (tests of what an upload
+    may not carry)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R " + catalog + b">>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>", *objects]
     out = b"%PDF-1.4\n%" + label.encode("utf-8") + b"\n"
     offsets = []
     for number, body in enumerate(objects, 1):

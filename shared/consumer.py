@@ -7,12 +7,15 @@ the per-application chain of `previous_position` is complete), shared by all
 its instances.
 
 What happens to a message:
+- kombu cannot decode its body (not JSON, not UTF-8, an unknown content type): parked at
+  once in `<service>.dead`, the raw body and its content type kept, with the reason;
 - it does not match its contract: parked at once in `<service>.dead`, with the reason;
 - the handler succeeds (or finds it a duplicate): acked;
 - the handler fails: republished to `<service>.events.retry.<n>`, a queue whose
   TTL dead-letters it back to `<service>.events` after the n-th delay;
 - it failed after the last delay: parked in `<service>.dead` with its error.
-Nameko's own `event_handler` acks a failed message and drops it; this does not.
+Nameko's own `event_handler` acks a failed message and drops it, and its queue consumer acks
+and drops a body it cannot decode (kombu's `on_decode_error`); this does neither.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from datetime import datetime, timezone
 
 from kombu import Connection, Exchange, Queue, binding
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from shared import contracts, settings
 from shared.eventstore import Duplicate, OutOfOrder
@@ -72,7 +75,24 @@ def declare_topology(channel, service: str, sources: tuple[str, ...]) -> Queue:
     return events
 
 
+UNDECODABLE = "UndecodableMessage"
+
+
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """nameko's queue consumer for our event queues (a shared extension of its own type, so RPC
+    keeps nameko's): a message kombu cannot decode is parked by its handler, not acked and lost."""
+
+    def on_decode_error(self, message, exc):
+        handler = next(iter(self._providers), None)
+        if handler is None:  # no handler yet: leave it for one
+            message.requeue()
+            return
+        handler.park_undecodable(message, exc)
+
+
 class IntegrationEventHandler(Consumer):
+    queue_consumer = DeadLetteringQueueConsumer()
+
     def __init__(self, *sources: str, **kwargs):
         self.sources = sources
         kwargs.setdefault("expected_exceptions", (OutOfOrder,))
@@ -118,6 +138,14 @@ class IntegrationEventHandler(Consumer):
         else:
             self._park(message, body, exc_info[0].__name__, error, attempt=attempt - 1)
         return None, None
+
+    def park_undecodable(self, message, exc: Exception) -> None:
+        """Park a message whose body could not be decoded, exactly as it came: if parking fails
+        (the broker went away) the exception leaves it unacked, and the broker redelivers it."""
+        reason = (f"the body cannot be decoded: {type(exc).__name__}: {exc}"[:1000]
+                  + f" (content type {message.content_type!r}, encoding {message.content_encoding!r},"
+                  f" {len(message.body or b'')} bytes)")
+        self._park(message, message.body, UNDECODABLE, reason)
 
     def _park(self, message, body, error_type: str, error: str, attempt: int | None = None):
         routing_key = (message.headers or {}).get(ROUTING_KEY_HEADER) or message.delivery_info.get("routing_key")

@@ -5,6 +5,7 @@ count reset; if it fails again it is retried and parked again, never lost.
 """
 from __future__ import annotations
 
+import base64
 import json
 
 from kombu import Connection
@@ -26,7 +27,8 @@ def _drain(channel, queue: str):
 
 def _describe(message) -> dict:
     headers = message.headers or {}
-    body = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
+    raw = message.body if isinstance(message.body, bytes) else None
+    body = raw.decode("utf-8", "replace") if raw is not None else message.body
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -41,6 +43,9 @@ def _describe(message) -> dict:
         "application_id": parsed.get("application_id") if isinstance(parsed, dict) else None,
         "position": parsed.get("position") if isinstance(parsed, dict) else None,
         "body": parsed if parsed is not None else body,
+        "content_type": message.content_type,
+        # a body parked because it could not be decoded, byte for byte
+        **({"body_base64": base64.b64encode(raw).decode("ascii")} if raw is not None and parsed is None else {}),
     }
 
 

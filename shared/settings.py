@@ -4,6 +4,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+# Known to everyone who has read this file: a token signed with it proves nothing.
+DEVELOPMENT_SECRET = "innobase-development-secret-change-me"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -16,6 +19,15 @@ class Settings:
     clock_start: str | None
     clock_file: str | None
     faults: frozenset[str]
+    # INNOBASE_DEV=1: a development machine (the development secret is allowed, with a warning)
+    development: bool = False
+    token_max_hours: float = 24.0
+    upload_max_pages: int = 500
+    upload_max_pixels: int = 50_000_000
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.token_secret == DEVELOPMENT_SECRET
 
     def database_url(self, service: str) -> str:
         return f"{self.pg_url.rstrip('/')}/{self.database_name(service)}"
@@ -31,12 +43,16 @@ def load(environ: dict | None = None) -> Settings:
         amqp_uri=env.get("INNOBASE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/innobase"),
         pg_url=env.get("INNOBASE_PG_URL", "postgresql+psycopg2://root@127.0.0.1:5432"),
         db_prefix=env.get("INNOBASE_DB_PREFIX", "innobase"),
-        token_secret=env.get("INNOBASE_TOKEN_SECRET", "innobase-development-secret-change-me"),
+        token_secret=env.get("INNOBASE_TOKEN_SECRET", DEVELOPMENT_SECRET),
         events_exchange=env.get("INNOBASE_EVENTS_EXCHANGE", "innobase.events"),
         retry_delays_ms=tuple(int(d) for d in delays.split(",") if d.strip()),
         clock_start=env.get("INNOBASE_CLOCK_START") or None,
         clock_file=env.get("INNOBASE_CLOCK_FILE") or None,
         faults=frozenset(f for f in env.get("INNOBASE_FAULTS", "").split(",") if f),
+        development=env.get("INNOBASE_DEV", "") in ("1", "true", "yes"),
+        token_max_hours=float(env.get("INNOBASE_TOKEN_MAX_HOURS", "24")),
+        upload_max_pages=int(env.get("INNOBASE_UPLOAD_MAX_PAGES", "500")),
+        upload_max_pixels=int(env.get("INNOBASE_UPLOAD_MAX_PIXELS", "50000000")),
     )
 
 

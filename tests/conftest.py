@@ -11,6 +11,8 @@ import tempfile
 os.environ.setdefault("INNOBASE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/innobase_test")
 os.environ.setdefault("INNOBASE_DB_PREFIX", "innobase_test")
 os.environ.setdefault("INNOBASE_RETRY_DELAYS_MS", "100,300,600")
+# A secret of their own: a service refuses to start with the development one outside INNOBASE_DEV=1.
+os.environ.setdefault("INNOBASE_TOKEN_SECRET", "innobase-test-secret-" + os.environ["INNOBASE_DB_PREFIX"])
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
 # Every service under test fails a command that changed a value its cached aggregate shares (shared.freshness).
 os.environ.setdefault("INNOBASE_CHECK_CACHE", "1")

@@ -149,6 +149,7 @@ class Edge(DependencyProvider):
     _call_tokens: dict[tuple[str, str, str], tuple[float, str]] = {}
 
     def setup(self):
+        auth.refuse_development_secret("gateway")
         self.settings = gateway_settings.get()
         Edge.cache.ttl = self.settings.identity_cache_seconds
         self.secret = settings.get().token_secret

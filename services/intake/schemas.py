@@ -16,12 +16,15 @@ from shared.contracts.intake import UNIT_KINDS, UNIT_ROLES
 from shared.fastload import FastLoader
 from shared.listing import sort_field
 from shared.reference import catalogue
+from shared.text import no_control_characters, single_line
 from services.intake import plan
 from services.intake.domain import APPLICANT_CATEGORIES, STAGES
 
 UNIT_ID = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                           error="A unit id is 1-64 letters, digits, '.', '_' or '-'.")
-CREDIT_CODE = validate.Length(equal=18)
+# Its length is the first check of GB 32100: a code of the wrong one is `InvalidCreditCode`, like any
+# other failed check (services.intake.application), not a schema error.
+CREDIT_CODE = validate.Length(min=1, max=64)
 REGION = validate.Regexp(r"^[0-9]{6}$", error="A region is a 6-digit GB/T 2260 code.")
 POSTCODE = validate.Regexp(r"^[0-9]{6}$", error="A postcode is 6 digits.")
 PHONE = validate.Regexp(r"^[0-9+(][0-9 ()+/,-]{4,39}$", error="Not a phone number.")
@@ -48,12 +51,21 @@ def _plausible_date(value: date) -> None:
         raise ValidationError(f"A date between {EARLIEST} and {LATEST}.")
 
 
+MULTI_LINE = (REASON, PASSAGE, ESSAY)
+
+
+def _checks(check) -> list:
+    """The field's own check, and what its kind of text refuses: a reason or a passage keeps
+    its line breaks; any other field is one line (a trailing newline would pass a `$` regexp)."""
+    return [check, no_control_characters if check in MULTI_LINE else single_line]
+
+
 def _text(check, **kwargs):
-    return fields.String(validate=check, **kwargs)
+    return fields.String(validate=_checks(check), **kwargs)
 
 
 def _optional_text(check):
-    return fields.String(load_default=None, allow_none=True, validate=check)
+    return fields.String(load_default=None, allow_none=True, validate=_checks(check))
 
 
 class Number(fields.Field):
@@ -196,7 +208,8 @@ class Diff(ApplicationRef):
 
 class Upload(ApplicationRef):
     expected_version = _expected_version()
-    name = _text(FILE_NAME, required=True)
+    # as sent: shared.blobs normalises a file's name (folders, control characters) and keeps the original
+    name = fields.String(required=True, validate=FILE_NAME)
     # base64 of at most MAX_BYTES: 4 characters per 3 bytes
     content = _text(validate.Length(min=1, max=4 * (MAX_BYTES // 3 + 1)), required=True)
 

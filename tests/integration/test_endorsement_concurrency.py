@@ -29,9 +29,10 @@ from tests.integration.test_endorsement_decisions import (
 )
 from tests.support.cluster import Cluster, eventually, sql
 from tests.support.messages import submitted_payload
+from innobase.samples import tiny_pdf
 
 pytestmark = pytest.mark.integration
-PDF = b"%PDF-1.4\n%race\n"
+PDF = tiny_pdf("race")
 LOST = (QuotaExceeded, ConcurrencyConflict)
 
 

@@ -34,9 +34,10 @@ from tests.conftest import TEST_START
 from tests.support.clock import set_time
 from tests.support import messages
 from tests.support.cluster import eventually, rpc, running, sql, token
+from innobase.samples import tiny_pdf
 
 pytestmark = pytest.mark.integration
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+PDF = tiny_pdf("letter")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 KINDS = {  # (organizing kind, recommending kind) each base type's units are registered with
     "regional": ("local_standardization_authority", "local_government"),
@@ -183,7 +184,7 @@ def forwarded(upstream: Upstream, organizing_unit: str, recommending_unit: str, 
 
 def recommend(recommending_unit: str, application_id: str, caller: str | None = None, **overrides):
     arguments = dict(application_id=application_id, stamped_plan=file("申报方案（盖章）.pdf"),
-                     recommendation_letter=file("推荐函.pdf", PDF + b"letter"))
+                     recommendation_letter=file("推荐函.pdf", tiny_pdf("recommendation letter")))
     arguments.update(overrides)
     return call(caller or recommender(recommending_unit), "recommend", **arguments)
 
@@ -355,7 +356,7 @@ def test_the_scans_are_downloaded_by_the_units_named_sac_and_auditors_and_no_one
     ou, ru = upstream.units_for()
     other_ou, other_ru = upstream.units_for()
     application_id = forwarded(upstream, ou, ru)
-    letter = PDF + b"letter"
+    letter = tiny_pdf("recommendation letter")
     recommend(ru, application_id)
     sha = hashlib.sha256(letter).hexdigest()
     before = settled_log_position()
@@ -508,9 +509,8 @@ def test_the_quota_counts_per_year(upstream, restore_clock):
     this_year = forwarded(upstream, ou, ru)
     next_year = forwarded(upstream, ou, ru, name="国家技术标准创新基地（苏南）")
     recommend(ru, this_year)
-    # Minted now: PyJWT checks a token's issue time against the real clock, not ours.
-    clerk_of_next_year = token("recommending_unit", org=ru, ttl=2 * 366 * 86400)
     set_time("2027-06-01T10:00:00+08:00")  # Beijing time decides the year
+    clerk_of_next_year = token("recommending_unit", org=ru)  # issued by the clock every process reads
     assert recommend(ru, next_year, caller=clerk_of_next_year)["quota_slot"] == f"{ru}/2027/regional/320000"
     quota = call(clerk_of_next_year, "recommending_quota", year=2026)
     assert {s["application_id"] for s in quota["slots"]} == {this_year}

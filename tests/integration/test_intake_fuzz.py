@@ -1,7 +1,8 @@
 """Every RPC of intake against random payloads (hypothesis): wrong types, missing and unknown
 fields, oversized text, malformed codes, ids of things that exist and of things that do not.
-Each is answered with a typed error that names the field or rule, and nothing in the log
-changes; the few payloads that happen to be valid get an ordinary answer."""
+Text carries NUL, lone surrogates, ANSI escapes and other control characters; credit codes come
+in wrong lengths. Each is answered with a typed error that names the field or rule, shows no SQL
+or stack trace, and nothing in the log changes; the few payloads that happen to be valid get an ordinary answer."""
 import uuid
 
 import pytest
@@ -9,6 +10,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from shared.auth import Caller
 from shared.contracts import SECTIONS
+from innobase.samples import unit_details
+from services.intake.errors import InvalidCreditCode
 from shared.errors import InnobaseError, InvalidInput, RuleViolation
 from tests.support.applications import OFFICER, OverRpc, create_draft, new_credit_code, prepare, token_for
 from tests.support.cluster import rpc, running, sql
@@ -66,11 +69,32 @@ def log_position():
     return sql("intake", "SELECT coalesce(max(id), 0) FROM intake_events")[0][0]
 
 
+# What a hostile or broken client sends in text: NUL, lone surrogates, ANSI escapes and other
+# control characters, line breaks in one-line fields, a trailing newline after a valid code.
+HOSTILE = ["\x00", "\ud800", "\udfff", "\x1b[31m", "\x07", "\x7f", "\x85", "\r\n", "\u2028", "\t"]
+
+
+def hostile_text():
+    plain = st.sampled_from(["江苏省标准化研究院", "320000", "EI.01", "a.pdf", "张华", ""])
+    return st.builds(lambda a, bad, b: a + bad + b, plain, st.sampled_from(HOSTILE), plain)
+
+
+def wrong_length_credit_codes():
+    return st.builds(lambda code, length: (code * 3)[:length], st.just(new_credit_code()),
+                     st.sampled_from([1, 17, 19, 36]))
+
+
+def no_internals_in(error):
+    text = str(error).upper()
+    assert not any(word in text for word in ("SELECT ", "INSERT ", "PSYCOPG", "SQLALCHEMY", "TRACEBACK")), error
+
+
 def scalars(known):
     return st.one_of(
         st.none(), st.booleans(), st.integers(min_value=-2**63, max_value=2**63), st.floats(allow_nan=True),
         st.text(max_size=40), st.text(min_size=18, max_size=18, alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
         st.just("長" * 20_001), st.just("x" * 100_000),
+        hostile_text(), wrong_length_credit_codes(),
         st.sampled_from(["regional", "domain", "international", "organizing", "recommending", "officer",
                          "local_government", "industry_association", "EI.01", "320000", "990101", "210029",
                          "国家技术标准创新基地（江苏）", "2027-01-01", "2030-02-30", "a" * 64, "JVBERi0xLjQ=", "%PDF-",
@@ -110,15 +134,56 @@ def test_random_payloads_get_typed_errors_naming_the_field_and_change_nothing(wo
             getattr(intake, method)(**payload)
         except InvalidInput as error:
             assert error.fields, error
+            no_internals_in(error)
             assert log_position() == before, payload
         except RuleViolation as error:
             assert error.rule, error
+            no_internals_in(error)
             assert log_position() == before, payload
-        except InnobaseError:
+        except InnobaseError as error:
+            no_internals_in(error)
             assert log_position() == before, payload
         else:
             # only a payload that is valid in every respect gets through; reads change nothing
             if method in READS:
                 assert log_position() == before, payload
+
+    one()
+
+
+ONE_LINE_FIELDS = ["name", "address", "postcode", "region"]
+
+
+def test_hostile_text_in_any_one_line_field_of_a_valid_registration_is_invalid_input_naming_it(world):
+    officer = world["proxies"]["officer"].intake
+
+    @hsettings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(field=st.sampled_from(ONE_LINE_FIELDS), bad=st.sampled_from(HOSTILE), at=st.integers(0, 3))
+    def one(field, bad, at):
+        details = unit_details("regional", "recommending", f"U-{uuid.uuid4().hex[:8]}")
+        details[field] = details[field][:at] + bad + details[field][at:]
+        before = log_position()
+        with pytest.raises(InvalidInput) as error:
+            officer.register_unit(**details)
+        assert list(error.value.fields) == [field], error.value
+        assert log_position() == before
+
+    one()
+
+
+def test_a_credit_code_of_any_wrong_length_is_an_invalid_credit_code(world):
+    officer = world["proxies"]["officer"].intake
+
+    @hsettings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(code=wrong_length_credit_codes())
+    def one(code):
+        before = log_position()
+        with pytest.raises(InvalidCreditCode) as error:
+            officer.register_unit(**unit_details("regional", "recommending", f"U-{uuid.uuid4().hex[:8]}"),
+                                  credit_code=code)
+        assert "length" in [p["rule"] for p in error.value.details["problems"]]
+        with pytest.raises(InvalidCreditCode):
+            officer.grant_credit_code_override(credit_code=code, reason="原件核验")
+        assert log_position() == before
 
     one()

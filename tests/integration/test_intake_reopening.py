@@ -20,6 +20,7 @@ from tests.support import clock as test_clock
 from tests.support.applications import OverRpc, PublishedEvents, prepare, submit_complete
 from tests.support.cluster import eventually, running, sql
 from tests.support.messages import Upstream
+from innobase.samples import tiny_pdf
 
 pytestmark = pytest.mark.integration
 VIA = OverRpc()
@@ -136,7 +137,7 @@ def test_a_supplement_request_shows_its_deadline_and_is_answered_after_the_windo
         with VIA.intake(setup.applicant) as intake:
             state = intake.get_application(application_id=application_id)
             extra = intake.upload_attachment(application_id=application_id, name="重点实验室证书.pdf",
-                                             content=base64.b64encode(b"%PDF-1.4 certificate").decode())
+                                             content=base64.b64encode(tiny_pdf("certificate")).decode())
             items = state["sections"]["attachments"]["items"] + [{"title": "重点实验室证书", "sha256": extra["sha256"]}]
             intake.save_section(application_id=application_id, section="attachments", content={"items": items})
             answer = intake.submit(application_id=application_id)

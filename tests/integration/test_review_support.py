@@ -18,9 +18,10 @@ from shared.contracts import SECTIONS
 from shared.contracts.review import DIMENSIONS
 from tests.support.cluster import eventually, rpc, sql, token
 from tests.support.messages import Upstream
+from innobase.samples import tiny_pdf
 
 TEST_START = "2026-06-01T10:00:00+08:00"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = tiny_pdf("construction plan")
 SCAN = {"sha256": "a" * 64, "name": "stamped-plan.pdf", "size": 2048, "media_type": "application/pdf"}
 LETTER = {"sha256": "b" * 64, "name": "recommendation-letter.pdf", "size": 1024, "media_type": "application/pdf"}
 EVIDENCE = [{"sha256": "c" * 64, "name": "certificate.pdf", "size": 512, "media_type": "application/pdf"}]
