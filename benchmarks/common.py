@@ -10,6 +10,8 @@ import time
 os.environ.setdefault("INNOBASE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/innobase_bench")
 os.environ.setdefault("INNOBASE_DB_PREFIX", "innobase_bench")
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
+# A secret of their own: a service refuses to start with the development one outside INNOBASE_DEV=1.
+os.environ.setdefault("INNOBASE_TOKEN_SECRET", "innobase-benchmark-secret")
 # Benchmarks submit applications: run inside the submission window (5 May – 30 July). The clock
 # starts there and runs like the real one, at its cost (the file clock of the tests, which
 # looks at its file on every reading, costs a system call per timestamp).
