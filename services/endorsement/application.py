@@ -32,6 +32,7 @@ from shared.clock import BEIJING
 from shared.contracts import IntegrationEvent
 from shared.errors import ApplicationNotFound, NotYourApplication, RuleViolation
 from shared.eventstore import ServiceApplication, jsonable
+from shared.listing import order_by
 
 READERS_OF_ALL = ("officer", "auditor")
 # The scans an item may hold: the organizing unit's stamped plan, the recommending unit's two.
@@ -311,25 +312,27 @@ class Endorsement(ServiceApplication):
 
     # --- queries --------------------------------------------------------------
 
-    def organizing_queue(self, caller: Caller, state: str | None, limit: int, offset: int) -> dict:
+    def organizing_queue(self, caller: Caller, state: str | None, limit: int, offset: int,
+                         sort: str | None = None) -> dict:
         """The organizing unit's queue, oldest first, with counts by state."""
         caller.require_role("organizing_unit")
-        return self._queue("organizing_unit_id", caller.organization, state, limit, offset)
+        return self._queue("organizing_unit_id", caller.organization, state, limit, offset, sort=sort)
 
-    def recommending_queue(self, caller: Caller, state: str | None, limit: int, offset: int) -> dict:
+    def recommending_queue(self, caller: Caller, state: str | None, limit: int, offset: int,
+                           sort: str | None = None) -> dict:
         """What organizing units forwarded to the recommending unit, oldest first, with counts by state."""
         caller.require_role("recommending_unit")
         return self._queue("recommending_unit_id", caller.organization, state, limit, offset,
-                           only_forwarded=True)
+                           only_forwarded=True, sort=sort)
 
     def _queue(self, column: str, unit: str, state: str | None, limit: int, offset: int,
-               only_forwarded: bool = False) -> dict:
+               only_forwarded: bool = False, sort: str | None = None) -> dict:
         where = f"{column} = :unit" + (" AND forwarded_at IS NOT NULL" if only_forwarded else "")
         order = "forwarded_at" if only_forwarded else "queued_at"
         items = self.query(
             f"SELECT {ITEM_COLUMNS} FROM review_items i WHERE {where}"
             + (" AND state = :state" if state else "")
-            + f" ORDER BY {order}, item_id LIMIT :limit OFFSET :offset",
+            + f" ORDER BY {order_by(sort, order + ', item_id')} LIMIT :limit OFFSET :offset",
             unit=unit, state=state, limit=limit, offset=offset,
         )
         counts = self.query(f"SELECT state, count(*) AS n FROM review_items WHERE {where} GROUP BY state",

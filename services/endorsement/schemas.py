@@ -5,6 +5,7 @@ from services.endorsement.domain import STATES
 from shared import blobs
 from shared.contracts.core import SECTIONS
 from shared.errors import InvalidInput
+from shared.listing import sort_field
 from shared.text import free_text
 
 # A file up to twice the limit still reaches shared.blobs, whose size rule names the limit;
@@ -38,6 +39,7 @@ class Opinion(Schema):
 
 class QueueQuery(Schema):
     state = fields.String(load_default=None, validate=validate.OneOf(STATES))
+    sort = sort_field(("queued_at", "submitted_at", "forwarded_at", "updated_at", "name", "state", "base_type"))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 

@@ -23,7 +23,7 @@ class EndorsementService(service_base(Endorsement)):
         """Organizing unit. The submitted versions naming the caller's unit as organizing unit,
         oldest first (`state` filters: `queued` awaits its check and stamp), with the plan's
         version and digest, and `counts` by state. Returns `{items, counts}`."""
-        return self.app.organizing_queue(caller, data["state"], data["limit"], data["offset"])
+        return self.app.organizing_queue(caller, data["state"], data["limit"], data["offset"], data["sort"])
 
     @command(schemas.Forward)
     def forward(self, caller, data):
@@ -46,7 +46,7 @@ class EndorsementService(service_base(Endorsement)):
     def recommending_queue(self, caller, data):
         """Recommending unit. What organizing units forwarded to the caller's unit, oldest first
         (`state` filters: `forwarded` awaits its decision), with `counts` by state. Returns `{items, counts}`."""
-        return self.app.recommending_queue(caller, data["state"], data["limit"], data["offset"])
+        return self.app.recommending_queue(caller, data["state"], data["limit"], data["offset"], data["sort"])
 
     @command(schemas.Recommend)
     def recommend(self, caller, data):
