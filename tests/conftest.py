@@ -28,3 +28,21 @@ from shared import clock, settings  # noqa: E402
 from innobase import remote_errors  # noqa: E402,F401  (every service's typed errors come back as their classes)
 
 clock.install_from_settings(None, settings.get().clock_file)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    """A real SMTP server on loopback for one module (tests/support/mail.py); `mailbox.port`."""
+    from aiosmtpd.controller import Controller
+
+    from tests.support.mail import Mailbox, free_port
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port
+    yield box
+    controller.stop()

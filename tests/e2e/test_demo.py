@@ -8,25 +8,13 @@ import subprocess
 import sys
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from innobase.demo import Demo
 from innobase.supervisor import SERVICES
 from innobase import timeline
 from tests.support.cluster import running
-from tests.support.mail import Mailbox, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,28 +7,17 @@ import uuid
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 
 from innobase.supervisor import RUNNING
 from services.accounts.errors import EmailTaken
 from shared import auth
 from tests.support.cluster import eventually, rpc, running, sql
 from tests.support.http import PASSWORD, Browser, HttpDemo, HttpProblem, Script, link_token
-from tests.support.mail import Mailbox, free_port
+from tests.support.mail import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 ADMIN = ("admin@sac.example.cn", "管理员-Admin-Passw0rd")
-
-
-@pytest.fixture(scope="module")
-def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
 
 
 @pytest.fixture(scope="module")

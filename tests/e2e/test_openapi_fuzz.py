@@ -6,7 +6,7 @@ import schemathesis
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
 
-from tests.e2e.test_http import ADMIN, applicant_account, mailbox, system  # noqa: F401  (fixtures)
+from tests.e2e.test_http import ADMIN, applicant_account, system  # noqa: F401  (fixtures)
 from tests.support.http import Browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -12,7 +12,6 @@ import time
 import uuid
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.conftest import TEST_START
 from tests.support import clock as test_clock
@@ -26,16 +25,6 @@ RETRY_DELAYS_MS = "300,600,900"
 
 
 # --- a real SMTP server on loopback (tests/support/mail.py) ----------------------------------
-
-@pytest.fixture(scope="module")
-def mailbox():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
-
 
 def notification_env(mailbox) -> dict:
     return {
