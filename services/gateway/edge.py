@@ -35,7 +35,7 @@ from nameko.rpc import MethodProxy, ReplyListener
 
 from services.gateway import settings as gateway_settings
 from services.gateway.problems import EdgeError
-from shared import auth, settings
+from shared import auth, clock, settings
 from shared.outbox import events_exchange
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class Edge(DependencyProvider):
 
     reply_listener = ReplyListener()
     cache = IdentityCache(30.0)
-    _call_tokens: dict[tuple[str, str, str], tuple[float, str]] = {}
+    _call_tokens: dict[tuple[str, str, str], tuple[float, float, str]] = {}
 
     def setup(self):
         auth.refuse_development_secret("gateway")
@@ -159,16 +159,19 @@ class Edge(DependencyProvider):
         return EdgeRequest(self, worker_ctx)
 
     def call_token(self, party_id: str, role: str, organization: str) -> str:
+        """A token for the account's calls, minted once and reused for a while: renewed every
+        30 s of real time, and sooner when the system's clock (which a test or an operator may
+        move) says it would expire within a minute."""
         key = (party_id, role, organization)
         cached = self._call_tokens.get(key)
         now = time.monotonic()
-        if cached and cached[0] > now:
-            return cached[1]
+        if cached and cached[0] > now and cached[1] > clock.now().timestamp() + 60:
+            return cached[2]
         token = auth.mint(party_id, role, organization, ttl_seconds=CALL_TOKEN_SECONDS)
         if len(self._call_tokens) > 50_000:
             self._call_tokens.clear()
-        # renewed well before it expires, also when the test clock runs ahead
-        self._call_tokens[key] = (now + CALL_TOKEN_SECONDS / 10, token)
+        expires = clock.now().timestamp() + CALL_TOKEN_SECONDS
+        self._call_tokens[key] = (now + CALL_TOKEN_SECONDS / 10, expires, token)
         return token
 
 
