@@ -16,7 +16,7 @@ from services.accounts.errors import (
     AccountDeactivated, AccountLocked, AccountNotConfirmed, EmailTaken, LinkInvalid, WeakPassword,
 )
 from tests.conftest import TEST_START
-from tests.integration.test_notification_delivery import mailbox, notification_env  # noqa: F401  (fixtures)
+from tests.integration.test_notification_delivery import notification_env
 from tests.support.clock import set_time
 from tests.support.cluster import Cluster, eventually, purge, rpc, sql, token
 

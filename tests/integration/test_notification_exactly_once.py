@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from tests.integration.test_notification_delivery import (  # noqa: F401  (fixtures)
-    Case, history, mail_settled, mailbox, notification_env, prepared, processed_count, upstream,
+    Case, history, mail_settled, notification_env, prepared, processed_count, upstream,
     wait_processed,
 )
 from tests.support.cluster import Cluster, eventually, purge, sql

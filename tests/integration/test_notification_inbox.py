@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from shared.errors import AuthenticationFailed, InnobaseError, InvalidInput, NotAuthorized
 from services.notification.errors import NotificationNotFound, NotYourNotification
 from tests.integration.test_notification_delivery import (  # noqa: F401  (fixtures)
-    Case, mailbox, service, upstream, wait_processed,
+    Case, service, upstream, wait_processed,
 )
 from tests.support.cluster import rpc, sql, token
 
