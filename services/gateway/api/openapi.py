@@ -68,7 +68,7 @@ def document() -> dict:
         info={"description": "Every party's path through the application process over HTTP. "
                              "Sign in at POST /api/v1/session (browsers: a session cookie and the CSRF token) "
                              "or send `Authorization: Bearer <personal access token>` (scripts). "
-                             "Errors are RFC 9457 problem+json. See docs/api.md."},
+                             "Errors are RFC 9457 problem+json. See docs/http.md."},
         servers=[{"url": "/"}],
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
