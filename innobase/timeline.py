@@ -6,12 +6,10 @@ with the deployment's secret), never from the services' tables.
 """
 from __future__ import annotations
 
-import heapq
-
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from innobase import remote_errors  # noqa: F401  (typed errors come back as their classes)
-from shared import auth, settings
+from shared import audit, auth, settings
 
 
 def _auditor_proxy():
@@ -26,23 +24,7 @@ def merged(application_id: str) -> list[dict]:
     with _auditor_proxy() as services:
         for spec in SERVICES:
             histories.append(getattr(services, spec.name).audit_history(application_id=application_id))
-    return link(histories)
-
-
-def link(histories: list[list[dict]]) -> list[dict]:
-    """Merge the services' histories by time, each kept in its own log order (the order
-    in which its events happened, even within one transaction), and attach each event's cause."""
-    events = list(heapq.merge(*histories, key=lambda e: e["occurred_at"]))
-    # an upstream position is the position of the *source* event in its service's log
-    by_position = {(e["service"], e["position"]): e for e in events}
-    for event in events:
-        cause = event.get("caused_by")
-        upstream = by_position.get((cause["source"], cause["position"])) if cause else None
-        event["cause"] = (
-            {"service": upstream["service"], "position": upstream["position"], "type": upstream["type"]}
-            if upstream else (cause and {"service": cause["source"], "position": cause["position"], "type": None})
-        )
-    return events
+    return audit.merge_histories(histories)
 
 
 def render(events: list[dict]) -> str:

@@ -17,6 +17,7 @@ service's own connection cannot change its history.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from dataclasses import dataclass
 
@@ -215,3 +216,21 @@ def jsonable_state(aggregate) -> dict:
             continue
         state[key.lstrip("_")] = json.loads(json.dumps(value, default=str, ensure_ascii=False))
     return state
+
+
+def merge_histories(histories: list[list[dict]]) -> list[dict]:
+    """One application's events from every service's `audit_history`, merged by time, each
+    service's kept in its own log order (the order its events happened, even within one
+    transaction), each event given its `cause`: the upstream event it names, where it is among
+    them. The CLI's timeline, the API's and the auditor's page all show this one merge."""
+    events = list(heapq.merge(*histories, key=lambda e: e["occurred_at"]))
+    # an upstream position is the position of the *source* event in its service's log
+    by_position = {(e["service"], e["position"]): e for e in events}
+    for event in events:
+        cause = event.get("caused_by")
+        upstream = by_position.get((cause["source"], cause["position"])) if cause else None
+        event["cause"] = (
+            {"service": upstream["service"], "position": upstream["position"], "type": upstream["type"]}
+            if upstream else (cause and {"service": cause["source"], "position": cause["position"], "type": None})
+        )
+    return events

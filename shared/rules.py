@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import calendar
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-BEIJING = timezone(timedelta(hours=8))
+from shared.clock import BEIJING
 
 # --- 二（一） who organizes and who recommends ---------------------------------------------
 

@@ -107,6 +107,10 @@ class IdentityCache:
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def drop_account(self, account_id: str) -> int:
         with self._lock:
             stale = [key for key, (_, identity) in self._entries.items() if identity.account.account_id == account_id]
@@ -130,14 +134,20 @@ class AccountChanges(Consumer):
         super().setup()
 
     def handle_message(self, body, message):
+        """A copy of accounts' events for this instance's cache (the events themselves stay in
+        accounts' log and the durable queues of the services that follow it). One it cannot read
+        might have ended any session: then everything the instance knows is forgotten."""
         try:
             envelope = json.loads(body) if isinstance(body, (str, bytes)) else body
             if envelope.get("type") in INVALIDATING_EVENTS:
                 account_id = (envelope.get("payload") or {}).get("account_id")
                 if account_id:
                     Edge.cache.drop_account(str(account_id))
-        except Exception:  # a message we cannot read changes no cache entry
-            log.warning("gateway: unreadable accounts event dropped", exc_info=True)
+                else:
+                    Edge.cache.clear()
+        except Exception:
+            log.warning("gateway: an accounts event it cannot read: every cached identity dropped", exc_info=True)
+            Edge.cache.clear()
         self.queue_consumer.ack_message(message)
 
 

@@ -27,7 +27,6 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "PayloadTooLarge": (413, "上传内容过大", "The request body is too large"),
     "UnsupportedMediaType": (415, "不支持的内容类型", "Unsupported content type"),
     "PreconditionFailed": (412, "内容已被他人修改，请刷新后再试", "The resource changed since it was read (If-Match)"),
-    "PreconditionRequired": (428, "缺少 If-Match 请求头", "If-Match is required"),
     "IdempotencyKeyReused": (422, "同一幂等键用于不同的请求内容", "The Idempotency-Key was used with another request body"),
     "IdempotencyKeyInFlight": (409, "相同的请求仍在处理中", "A request with this Idempotency-Key is still in progress"),
     "InvalidInput": (422, "填写内容有误", "Invalid input"),
@@ -89,12 +88,10 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "AccountNotConfirmed": (403, "邮箱尚未确认", "The e-mail address is not confirmed yet"),
     "AccountDeactivated": (403, "账户已停用", "The account is deactivated"),
     "AccountNotFound": (404, "账户不存在", "No such account"),
-    "AccountExists": (409, "该邮箱已注册", "An account with this e-mail exists"),
     "EmailTaken": (409, "该邮箱已注册", "An account with this e-mail exists"),
     "PartyTaken": (409, "该专家已有账户", "Another account acts as this party"),
     "WeakPassword": (422, "密码强度不足", "The password is too weak"),
     "LinkInvalid": (422, "链接无效或已过期", "The link is invalid or has expired"),
-    "InvitationNotFound": (404, "邀请不存在", "No such invitation"),
     "TokenNotFound": (404, "令牌不存在", "No such token"),
 }
 # Details that would tell a caller about another party's data are not passed on.

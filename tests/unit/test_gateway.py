@@ -164,3 +164,21 @@ def test_the_openapi_document_is_3_1_with_one_operation_id_each_and_every_refere
     text = json.dumps(document)
     for name in {part.split('"')[0] for part in text.split('"#/components/schemas/')[1:]}:
         assert name in document["components"]["schemas"], name
+
+
+def test_every_status_the_gateway_knows_names_an_error_some_code_raises():
+    from pathlib import Path
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    for spec in SERVICES:
+        importlib.import_module(spec.target.split(":")[0])
+    typed = {cls.__name__ for cls in subclasses(InnobaseError)} | {"InnobaseError"}
+    gateway = Path(problems.__file__).parent
+    raised_by_the_edge = "".join(path.read_text() for path in gateway.rglob("*.py") if path.name != "problems.py")
+    unknown = sorted(name for name in problems.PROBLEMS
+                     if name not in typed and f'"{name}"' not in raised_by_the_edge)
+    assert not unknown, f"problems.py maps errors nothing raises: {unknown}"

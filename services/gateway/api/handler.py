@@ -22,8 +22,9 @@ from services.gateway import idempotency
 from services.gateway.api import openapi
 from services.accounts.schemas import SignIn
 from services.gateway.api.routes import ALL_ROUTES, AUDITED_SERVICES, Route
-from services.gateway.edge import CSRF_HEADER, SAFE_METHODS, Edge
+from services.gateway.edge import CSRF_HEADER, Edge
 from services.gateway.problems import EdgeError
+from shared import audit
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +275,7 @@ class ApiRoutes:
         account_id = self.edge.account.account_id if self.edge.account else "anonymous"
         digest = idempotency.request_digest(request.method, request.path, body_bytes)
         try:
-            remembered = self.idempotency_store.begin(account_id, key, digest)
+            attempt, remembered = self.idempotency_store.begin(account_id, key, digest)
         except idempotency.Conflict as exc:
             if exc.reason == "other_body":
                 raise EdgeError("IdempotencyKeyReused", "this key was sent with another request", {"rule": "idempotency"})
@@ -290,12 +291,15 @@ class ApiRoutes:
             response = self._answer(request, route, arguments)
         except EdgeError as exc:
             response = exc.response(request.path)
+        except Exception:
+            self.idempotency_store.abandon(account_id, key, attempt)
+            raise
         if response.status_code >= 500:
-            self.idempotency_store.abandon(account_id, key)
+            self.idempotency_store.abandon(account_id, key, attempt)
             return response
         headers = {name: value for name, value in response.headers.items()
                    if name in ("Content-Type", "ETag", "Content-Disposition")}
-        self.idempotency_store.finish(account_id, key, response.status_code, headers, response.get_data())
+        self.idempotency_store.finish(account_id, key, attempt, response.status_code, headers, response.get_data())
         return response
 
     # --- sessions and the merged timeline -------------------------------------------------------
@@ -333,10 +337,6 @@ class ApiRoutes:
     def _timeline(self, request, application_id: str) -> Response:
         """Every service's events about one application, merged by time (an auditor's view)."""
         self.edge.require_account()
-        events = []
-        for service in AUDITED_SERVICES:
-            for event in self.edge.call(service, "audit_history", application_id=application_id):
-                events.append({"service": service, **event})
-        events.sort(key=lambda event: (str(event.get("occurred_at") or event.get("time") or ""),
-                                       event["service"], event.get("position", 0)))
-        return json_response({"application_id": application_id, "events": events})
+        histories = [self.edge.call(service, "audit_history", application_id=application_id)
+                     for service in AUDITED_SERVICES]
+        return json_response({"application_id": application_id, "events": audit.merge_histories(histories)})

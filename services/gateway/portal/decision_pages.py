@@ -4,7 +4,7 @@ guide's limits on bases, a refusal shown with its Chinese title and the base alr
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
 from services.gateway.portal import rendering
 from services.gateway.portal.officer_pages import REVIEW_STATES_ZH
@@ -12,11 +12,11 @@ from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
 from services.gateway.web import http
 from shared import clock
+from shared.clock import BEIJING
 
 OFFICER = ("officer",)
 READERS = ("officer", "auditor")
 PAGE_SIZE = 20
-BEIJING = timezone(timedelta(hours=8))
 APPROVABLE = ("concluded", "revision_confirmed")
 DECLINABLE = ("concluded", "revision_requested", "revision_overdue", "revision_received", "revision_confirmed")
 # Why an expert may not judge an application (expert_review's `conflicts_of`), as SAC reads it.

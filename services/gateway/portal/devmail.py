@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
 import signal
 import sys

@@ -8,7 +8,9 @@ from services.gateway.portal import plan_forms, rendering
 from services.gateway.portal.applicant_pages import attachment_response
 from services.gateway.portal.expert_pages import CONCLUSIONS
 from services.gateway.portal.pages import form_errors, portal_page, redirect
+from services.gateway.api.routes import AUDITED_SERVICES
 from services.gateway.problems import EdgeError
+from shared import audit
 
 DIMENSIONS = (("necessity", "必要性"), ("feasibility", "可行性"), ("goals_and_tasks", "目标和任务"),
               ("safeguards", "保障措施"))
@@ -108,19 +110,15 @@ class ExpertAuditPages:
     @http("GET", "/audit/applications/<application_id>")
     @portal_page(roles=("auditor",))
     def audit_timeline(self, page, application_id):
-        events = []
-        for service in AUDITED:
+        histories = []
+        for service in AUDITED_SERVICES:  # the services that hold applications (not accounts)
             try:
-                history = page.call(service, "audit_history", application_id=application_id)
+                histories.append(page.call(service, "audit_history", application_id=application_id))
             except EdgeError as error:
-                if error.status in (404, 503, 504) or error.name in ("NotAuthorized",):
-                    continue  # a service that knows nothing of it (or has no audit history of it)
-                raise
-            for event in history if isinstance(history, list) else history.get("events", []):
-                events.append({"service": service, **event})
+                if error.status not in (404, 503, 504):
+                    raise  # a service that knows nothing of it, or is down, leaves its part out
+        events = audit.merge_histories(histories)
         if not events:
             return page.not_found()
-        events.sort(key=lambda e: (str(e.get("occurred_at") or e.get("time") or e.get("at") or ""),
-                                   e["service"], e.get("position", 0)))
         return page.render("audit/timeline.html", application_id=application_id, events=events,
                            breadcrumbs=[("审计", "/audit"), ("时间线", None)])

@@ -3,15 +3,15 @@ for the panel's chair, the panel's conclusion (论证意见), with the sections 
 with revisions."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time
 
 from services.gateway.portal import plan_forms
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
 from services.gateway.web import http
+from shared.clock import BEIJING
 
 EXPERT = ("expert",)
-BEIJING = timezone(timedelta(hours=8))
 CONCLUSIONS = (("pass", "通过"), ("pass_with_revisions", "修改后通过"), ("fail", "不通过"))
 # Why the chair may not conclude yet (expert_review's rules), as the chair reads it.
 CONCLUDE_RULES_ZH = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta
 
 from werkzeug.wrappers import Response
 
@@ -17,11 +17,11 @@ from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
 from services.gateway.web import http
 from shared import clock
+from shared.clock import BEIJING
 
 OFFICER = ("officer",)
 READERS = ("officer", "auditor")
 PAGE_SIZE = 20
-BEIJING = timezone(timedelta(hours=8))
 CASE_STATES = ("received", "under_review", "awaiting_supplement", "supplement_overdue", "passed",
                "found_inadmissible", "closed")
 CASE_STATES_ZH = {

@@ -4,7 +4,6 @@ decline, and the recommending unit's quota for the round."""
 from __future__ import annotations
 
 import base64
-from datetime import timedelta, timezone
 
 from services.gateway.web import http
 from werkzeug.wrappers import Response
@@ -14,6 +13,7 @@ from services.gateway.portal.applicant_pages import attachment_response, content
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
 from shared import clock
+from shared.clock import BEIJING
 
 UNITS = ("organizing_unit", "recommending_unit")
 PAGE_SIZE = 20
@@ -21,7 +21,6 @@ QUEUE_STATES = {
     "organizing_unit": ("queued", "forwarded", "returned", "recommended", "declined", "closed"),
     "recommending_unit": ("forwarded", "recommended", "declined", "closed"),
 }
-BEIJING = timezone(timedelta(hours=8))
 
 
 def _queue(page, state, limit, offset):
@@ -103,7 +102,7 @@ class UnitPages:
                 fields, summary = form_errors(error)
                 return self._application_page(page, application_id, plan_forms.field_errors(fields, ""), summary,
                                               {"reason": reason, "sections": sections}, error.status, "return")
-            return redirect(f"/units?notice=returned")
+            return redirect("/units?notice=returned")
         return self._application_page(page, application_id, errors, None, {"reason": reason, "sections": sections},
                                       422, "return")
 
