@@ -7,7 +7,6 @@ import os
 from eventlet.hubs import trampoline
 from eventlet.timeout import Timeout
 
-from shared import settings
 from shared.background import BackgroundLoop
 from shared.database import INSTANCE, connect
 from shared.eventstore import application
@@ -24,8 +23,6 @@ class CommitListener(BackgroundLoop):
         self.app = application(self.app_cls)
         # Ops' switch: every command reads (the library's fast-forward); the waiters are still told.
         self.trusting = os.environ.get("INNOBASE_TRUST_CACHE", "1") != "0"
-        # Fault tests: the cache hears nothing, as if every notice came late (the conflicts then met are run again).
-        self.deaf = "deaf_freshness" in settings.get().faults
 
     def stop(self):
         self.app.freshness.lost()
@@ -53,9 +50,8 @@ class CommitListener(BackgroundLoop):
                 pg.notifies.clear()
                 if not notified:
                     continue
-                if not self.deaf:
-                    for payload in notified:
-                        freshness.heard(payload, INSTANCE)
+                for payload in notified:
+                    freshness.heard(payload, INSTANCE)
                 self.app.commit_notices.tell(notified)
         finally:  # the database away (BackgroundLoop starts over): read everything until heard again
             freshness.lost()

@@ -18,8 +18,6 @@ process that publish nothing it passes without reading.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time
 import uuid
 
@@ -84,9 +82,6 @@ class Outbox:
             event = self.integration_event(position, domain_event, chain)
             if event is not None:
                 published += 1
-                if "crash_before_publish" in settings.get().faults:
-                    # Fault test: die like `kill -9`, the event committed and not yet published.
-                    os.kill(os.getpid(), signal.SIGKILL)
                 producer.publish(
                     event.as_message(),
                     exchange=exchange,

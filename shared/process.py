@@ -2,8 +2,14 @@
 
 - psycopg2 yields to eventlet's hub while it waits on PostgreSQL: without it,
   one slow query stops every other greenthread of the process;
-- the clock is the one the settings name (`INNOBASE_CLOCK_START`, `INNOBASE_CLOCK_FILE`).
+- the clock is the one the settings name (`INNOBASE_CLOCK_START`, `INNOBASE_CLOCK_FILE`);
+- the one test-only seam: a fault test that names faults in `INNOBASE_TEST_FAULTS` has them
+  installed here by its own module, `tests/support/faults.py` (test doubles replacing production
+  methods); production code holds no fault branch.
 """
+import importlib
+import os
+
 import eventlet.patcher
 
 from shared import clock, settings
@@ -14,3 +20,6 @@ if eventlet.patcher.is_monkey_patched("socket"):
     make_psycopg_green()
 
 clock.install_from_settings(settings.get().clock_start, settings.get().clock_file)
+
+if os.environ.get("INNOBASE_TEST_FAULTS"):
+    importlib.import_module("tests.support.faults").install(os.environ["INNOBASE_TEST_FAULTS"])

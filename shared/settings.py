@@ -18,12 +18,13 @@ class Settings:
     retry_delays_ms: tuple[int, ...]
     clock_start: str | None
     clock_file: str | None
-    faults: frozenset[str]
     # INNOBASE_DEV=1: a development machine (the development secret is allowed, with a warning)
     development: bool = False
     token_max_hours: float = 24.0
     upload_max_pages: int = 500
     upload_max_pixels: int = 50_000_000
+    # INNOBASE_FAST_PATH=0: the event store's plain path, every speed-up off (shared.eventstore.fast)
+    fast_path: bool = True
 
     @property
     def uses_development_secret(self) -> bool:
@@ -48,11 +49,11 @@ def load(environ: dict | None = None) -> Settings:
         retry_delays_ms=tuple(int(d) for d in delays.split(",") if d.strip()),
         clock_start=env.get("INNOBASE_CLOCK_START") or None,
         clock_file=env.get("INNOBASE_CLOCK_FILE") or None,
-        faults=frozenset(f for f in env.get("INNOBASE_FAULTS", "").split(",") if f),
         development=env.get("INNOBASE_DEV", "") in ("1", "true", "yes"),
         token_max_hours=float(env.get("INNOBASE_TOKEN_MAX_HOURS", "24")),
         upload_max_pages=int(env.get("INNOBASE_UPLOAD_MAX_PAGES", "500")),
         upload_max_pixels=int(env.get("INNOBASE_UPLOAD_MAX_PIXELS", "50000000")),
+        fast_path=env.get("INNOBASE_FAST_PATH", "1") != "0",
     )
 
 

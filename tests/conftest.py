@@ -46,3 +46,13 @@ def mailbox():
     box.port = controller.port
     yield box
     controller.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """With INNOBASE_FAST_PATH=0 the speed-ups are off: the tests of a speed-up itself do not apply."""
+    if settings.get().fast_path:
+        return
+    skip = pytest.mark.skip(reason="tests a speed-up, off with INNOBASE_FAST_PATH=0")
+    for item in items:
+        if item.get_closest_marker("fast_path"):
+            item.add_marker(skip)

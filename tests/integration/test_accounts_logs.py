@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def logged_accounts(tmp_path):
     output = tmp_path / "accounts.log"
-    environ = {**os.environ, "INNOBASE_LOG_LEVEL": "INFO", "INNOBASE_FAULTS": ""}
+    environ = {**os.environ, "INNOBASE_LOG_LEVEL": "INFO", "INNOBASE_TEST_FAULTS": ""}
     with open(output, "wb") as sink:
         spec = supervisor.BY_NAME["accounts"]
         proc = subprocess.Popen(spec.command(), cwd=supervisor.ROOT, env=environ, stdout=sink,

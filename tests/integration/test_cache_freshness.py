@@ -106,6 +106,7 @@ def loaded(app, aggregate_id) -> tuple[object, bool]:
         return aggregate, freshness._served_unread.get()
 
 
+@pytest.mark.fast_path
 def test_a_cached_aggregate_is_served_unread_only_while_nothing_else_wrote_it():
     app, other = CacheProbe(), CacheProbe()  # `other`: another instance, heard of only by notice
     app.freshness.listening = True
@@ -142,6 +143,7 @@ def test_a_cached_aggregate_is_served_unread_only_while_nothing_else_wrote_it():
     assert not unread
 
 
+@pytest.mark.fast_path
 def test_a_command_copy_shares_what_its_aggregate_replaces_and_changing_it_in_place_is_caught():
     app = CacheProbe()
     app.freshness.listening = True

@@ -27,7 +27,7 @@ class Cluster:
 
     def start(self, name: str, faults: str = "", wait: bool = True, **env) -> subprocess.Popen:
         environ = os.environ.copy()
-        environ["INNOBASE_FAULTS"] = faults
+        environ["INNOBASE_TEST_FAULTS"] = faults
         environ.update({k: str(v) for k, v in env.items()})
         proc = supervisor.start(supervisor.BY_NAME[name], environ)
         self.processes.append((name, proc))
