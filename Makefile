@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 export PYTHONWARNINGS ?= ignore
 
-.PHONY: run test setup infra bench clean
+.PHONY: run test test-plain setup infra bench clean
 
 # A development run: the mail box at /dev/mail (INNOBASE_DEV=0 turns it off).
 run: export INNOBASE_DEV ?= 1
@@ -19,6 +19,13 @@ run: setup
 test: setup
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
+ifeq ($(PYTEST_ARGS),)
+	@$(MAKE) --no-print-directory test-plain
+endif
+
+# The event store's plain path: the integration and fault tests again, every speed-up off.
+test-plain: setup
+	INNOBASE_FAST_PATH=0 $(PY) -m pytest -q tests/integration tests/faults
 
 bench: setup
 	$(PY) -m benchmarks.propagation

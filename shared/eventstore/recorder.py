@@ -14,7 +14,7 @@ Inside the transaction of a save (the library's, or `ServiceApplication.transact
 7. the read models (`project`).
 
 `shared.eventstore.fast.FastRecorder` writes the same rows in fewer round trips; with
-`INNOBASE_FAST_PATH=0` this one runs instead (docs/architecture.md, "The event store").
+`INNOBASE_FAST_PATH=0` this one runs instead (the README, "Architecture").
 """
 from __future__ import annotations
 
