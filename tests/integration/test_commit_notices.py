@@ -40,6 +40,7 @@ def until(condition, seconds: float = 5.0) -> None:
         eventlet.sleep(0.01)
 
 
+@pytest.mark.fast_path
 def test_every_commit_is_told_to_the_waiters_and_heard_by_the_cache_once_per_process():
     app, elsewhere = NoticeProbe(), NoticeProbe()
     told: list = []
