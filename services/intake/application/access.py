@@ -84,7 +84,6 @@ class Access:
 
 # --- values as they cross the wire ------------------------------------------------------
 
-
 def _iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
