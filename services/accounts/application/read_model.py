@@ -12,7 +12,6 @@ class ReadModel:
     event goes through."""
 
     read_model_tables = ("accounts", "sessions", "access_tokens", "invitations")
-
     read_model_ddl = """
     CREATE TABLE IF NOT EXISTS accounts (
         account_id uuid PRIMARY KEY,
@@ -64,7 +63,6 @@ class ReadModel:
         position bigint NOT NULL
     );
     """
-
     projections = {
         "Opened": "_project_opened", "EmailConfirmed": "_project_confirmed", "RoleChanged": "_project_role_changed",
         "Deactivated": "_project_deactivated", "Reactivated": "_project_reactivated",

@@ -20,5 +20,4 @@ from services.endorsement.application.read_model import ReadModel
 
 class Endorsement(Commands, Queries, Reactions, ReadModel, Published, Access, ServiceApplication):
     name = "Endorsement"
-
     service = "endorsement"

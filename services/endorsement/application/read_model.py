@@ -20,7 +20,6 @@ class ReadModel:
     domain event goes through."""
 
     read_model_tables = ("review_items", "endorsement_history", "quota_slots", "units")
-
     read_model_ddl = """
     CREATE TABLE IF NOT EXISTS review_items (
         item_id uuid PRIMARY KEY,
@@ -107,7 +106,6 @@ class ReadModel:
         UNIQUE (register, unit_id)
     );
     """ + blobs.BLOBS_DDL
-
     projections = {
         "Queued": "_project_queued",
         **{name: "_project_decision" for name in PUBLISHED if name != "Queued"},

@@ -14,7 +14,6 @@ class ReadModel:
     event goes through."""
 
     read_model_tables = ("applicants", "units", "applications", "plan_versions")
-
     read_model_ddl = blobs.BLOBS_DDL + """
     CREATE TABLE IF NOT EXISTS applicants (
         credit_code text PRIMARY KEY,
@@ -75,7 +74,6 @@ class ReadModel:
     );
     CREATE SEQUENCE IF NOT EXISTS receipt_numbers;
     """
-
     projections = {
         "ApplicantRegistered": "_project_applicant",
         "UnitRegistered": "_project_unit",

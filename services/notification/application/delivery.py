@@ -19,7 +19,6 @@ class Delivery:
         "CASE WHEN jsonb_array_length(n.recipients) > 0 OR p.party_id IS NOT NULL THEN n.next_attempt_at"
         " ELSE greatest(n.next_attempt_at, n.prepared_at + make_interval(secs => :wait)) END"
     )
-
     PENDING_MAIL = (
         " FROM notifications n LEFT JOIN parties p ON p.audience = n.audience AND p.owner = n.owner"
         " WHERE n.channel = 'email' AND n.state = 'pending'"

@@ -16,7 +16,6 @@ class ReadModel:
     domain event goes through."""
 
     read_model_tables = ("notifications", "parties", "dossiers")
-
     read_model_ddl = """
     CREATE TABLE IF NOT EXISTS notifications (
         notification_id uuid PRIMARY KEY,
@@ -66,7 +65,6 @@ class ReadModel:
     );
     CREATE INDEX IF NOT EXISTS dossiers_by_status ON dossiers (status);
     """
-
     projections = {
         "Registered": "_project_party", "Updated": "_project_party",
         "Opened": "_project_dossier_opened", "Described": "_project_dossier_described",

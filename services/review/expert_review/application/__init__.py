@@ -24,5 +24,4 @@ from services.review.expert_review.application.read_model import ReadModel
 class ExpertReview(Panels, Commands, Queries, Reactions, ReadModel, Published, Access, DeadlineKeeper,
                    ServiceApplication):
     name = "ExpertReview"
-
     service = "expert_review"

@@ -26,7 +26,6 @@ class ReadModel:
 
     read_model_tables = ("experts", "units", "appraisals", "assignments", "opinions", "panels",
                          "approved_bases", "deadlines")
-
     read_model_ddl = """
     CREATE TABLE IF NOT EXISTS experts (
         expert_id text PRIMARY KEY,
@@ -118,7 +117,6 @@ class ReadModel:
         position bigint NOT NULL
     );
     """ + DEADLINES_DDL + blobs.BLOBS_DDL
-
     projections = {
         **DeadlineKeeper.DEADLINE_PROJECTIONS,
         "Registered": "_project_expert",

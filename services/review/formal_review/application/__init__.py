@@ -20,5 +20,4 @@ from services.review.formal_review.application.read_model import ReadModel
 
 class FormalReview(Commands, Queries, Reactions, ReadModel, Published, Access, DeadlineKeeper, ServiceApplication):
     name = "FormalReview"
-
     service = "formal_review"

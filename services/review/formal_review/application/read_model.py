@@ -22,7 +22,6 @@ class ReadModel:
     domain event goes through (the deadlines' own in `DeadlineKeeper`)."""
 
     read_model_tables = ("formal_cases", "plan_versions", "deadlines")
-
     read_model_ddl = """
     CREATE TABLE IF NOT EXISTS formal_cases (
         case_id uuid PRIMARY KEY,
@@ -60,7 +59,6 @@ class ReadModel:
         PRIMARY KEY (application_id, plan_version)
     );
     """ + DEADLINES_DDL
-
     projections = {
         **DeadlineKeeper.DEADLINE_PROJECTIONS,
         "Received": "_project_plan_version",
