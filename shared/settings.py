@@ -24,6 +24,10 @@ class Settings:
     token_max_hours: float = 24.0
     upload_max_pages: int = 500
     upload_max_pixels: int = 50_000_000
+    # The anchors' signing key and where the signed anchors are written: files, never PostgreSQL
+    anchor_key_file: str = ""
+    anchor_public_key_file: str = ""
+    anchor_dir: str = ""
 
     @property
     def uses_development_secret(self) -> bool:
@@ -39,6 +43,7 @@ class Settings:
 def load(environ: dict | None = None) -> Settings:
     env = os.environ if environ is None else environ
     delays = env.get("INNOBASE_RETRY_DELAYS_MS", "1000,5000,30000")
+    anchor_key = env.get("INNOBASE_ANCHOR_KEY") or os.path.join(_config_home(env), "innobase", "anchor-key.pem")
     return Settings(
         amqp_uri=env.get("INNOBASE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/innobase"),
         pg_url=env.get("INNOBASE_PG_URL", "postgresql+psycopg2://root@127.0.0.1:5432"),
@@ -53,7 +58,18 @@ def load(environ: dict | None = None) -> Settings:
         token_max_hours=float(env.get("INNOBASE_TOKEN_MAX_HOURS", "24")),
         upload_max_pages=int(env.get("INNOBASE_UPLOAD_MAX_PAGES", "500")),
         upload_max_pixels=int(env.get("INNOBASE_UPLOAD_MAX_PIXELS", "50000000")),
+        anchor_key_file=anchor_key,
+        anchor_public_key_file=env.get("INNOBASE_ANCHOR_PUBLIC_KEY") or anchor_key + ".pub",
+        anchor_dir=env.get("INNOBASE_ANCHOR_DIR") or os.path.join(_state_home(env), "innobase", "anchors"),
     )
+
+
+def _config_home(env) -> str:
+    return env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+
+
+def _state_home(env) -> str:
+    return env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
 
 
 _settings: Settings | None = None
