@@ -16,7 +16,6 @@ import os
 import eventlet
 from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from shared import audit, freshness, preconditions
 from shared.auth import Authenticated
@@ -24,6 +23,7 @@ from shared.commit_listener import CommitListener
 from shared.errors import ConcurrencyConflict, InnobaseError, InvalidInput
 from shared.eventstore import ServiceApplication, application
 from shared.outbox import OutboxPublisher
+from shared.rpc_requests import rpc
 
 remote = rpc(expected_exceptions=InnobaseError)
 
