@@ -14,6 +14,7 @@ export PYTHONWARNINGS ?= ignore
 # A development run: the mail box at /dev/mail (INNOBASE_DEV=0 turns it off).
 run: export INNOBASE_DEV ?= 1
 run: setup
+	$(PY) -m innobase.cli anchors keygen --if-missing
 	$(PY) -m innobase.supervisor
 
 test: setup

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from marshmallow import Schema, fields, validate
+from nameko.rpc import Rpc
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_UUID = "9f8e9c66-edee-5c58-84bd-b3bf57333f67"
@@ -123,7 +124,7 @@ def rpc_page() -> str:
         methods = sorted(
             (name, member) for name, member in inspect.getmembers(service, inspect.isfunction)
             if hasattr(member, "nameko_entrypoints") and any(
-                type(e).__name__ == "Rpc" for e in member.nameko_entrypoints)
+                isinstance(e, Rpc) for e in member.nameko_entrypoints)  # nameko's, or shared.rpc_requests'
         )
         for name, member in methods:
             schema = getattr(member, "schema", None)

@@ -21,33 +21,19 @@ from __future__ import annotations
 
 import logging
 import traceback
-from datetime import datetime, timezone
 
-from kombu import Connection, Exchange, Queue, binding
+from kombu import Connection, Queue, binding
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
 from shared import contracts, settings
 from shared.eventstore import Duplicate, OutOfOrder
 from shared.outbox import events_exchange
+from shared.parking import ATTEMPT_HEADER, ROUTING_KEY_HEADER, UNDECODABLE, queue_names, republish, \
+    undecodable_reason
 
 log = logging.getLogger(__name__)
-
-ATTEMPT_HEADER = "x-innobase-attempt"
-ERROR_HEADER = "x-innobase-error"
-ERROR_TYPE_HEADER = "x-innobase-error-type"
-ROUTING_KEY_HEADER = "x-innobase-routing-key"
-FAILED_AT_HEADER = "x-innobase-failed-at"
-DEFAULT_EXCHANGE = Exchange("", type="direct")
-
-
-def queue_names(service: str) -> dict:
-    delays = settings.get().retry_delays_ms
-    return {
-        "events": f"{service}.events",
-        "dead": f"{service}.dead",
-        "retry": [f"{service}.events.retry.{n}" for n in range(1, len(delays) + 1)],
-    }
+__all__ = ["UNDECODABLE", "declare_topology", "integration_events", "queue_names"]
 
 
 def declare_topology(channel, service: str, sources: tuple[str, ...]) -> Queue:
@@ -73,9 +59,6 @@ def declare_topology(channel, service: str, sources: tuple[str, ...]) -> Queue:
         ).bind(channel).declare()
     Queue(names["dead"], durable=True).bind(channel).declare()
     return events
-
-
-UNDECODABLE = "UndecodableMessage"
 
 
 class DeadLetteringQueueConsumer(QueueConsumer):
@@ -142,10 +125,7 @@ class IntegrationEventHandler(Consumer):
     def park_undecodable(self, message, exc: Exception) -> None:
         """Park a message whose body could not be decoded, exactly as it came: if parking fails
         (the broker went away) the exception leaves it unacked, and the broker redelivers it."""
-        reason = (f"the body cannot be decoded: {type(exc).__name__}: {exc}"[:1000]
-                  + f" (content type {message.content_type!r}, encoding {message.content_encoding!r},"
-                  f" {len(message.body or b'')} bytes)")
-        self._park(message, message.body, UNDECODABLE, reason)
+        self._park(message, message.body, UNDECODABLE, undecodable_reason(message, exc))
 
     def _park(self, message, body, error_type: str, error: str, attempt: int | None = None):
         routing_key = (message.headers or {}).get(ROUTING_KEY_HEADER) or message.delivery_info.get("routing_key")
@@ -154,28 +134,8 @@ class IntegrationEventHandler(Consumer):
         self._republish(message, body, self.names["dead"], attempt, error_type, error)
 
     def _republish(self, message, body, queue: str, attempt: int, error_type: str, error: str):
-        headers = dict(message.headers or {})
-        headers.update({
-            ATTEMPT_HEADER: attempt,
-            ERROR_TYPE_HEADER: error_type,
-            ERROR_HEADER: error[:2000],
-            ROUTING_KEY_HEADER: headers.get(ROUTING_KEY_HEADER) or message.delivery_info.get("routing_key"),
-            FAILED_AT_HEADER: datetime.now(timezone.utc).isoformat(),
-        })
         # Confirmed before the ack: a crash in between redelivers, and the duplicate is dropped later.
-        with Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-            conn.Producer().publish(
-                message.body,
-                exchange=DEFAULT_EXCHANGE,
-                routing_key=queue,
-                content_type=message.content_type,
-                content_encoding=message.content_encoding,
-                headers=headers,
-                delivery_mode=2,
-                message_id=message.properties.get("message_id"),
-                retry=True,
-                retry_policy={"max_retries": 5, "interval_start": 0.2, "interval_step": 0.5},
-            )
+        republish(self.amqp_uri, message, queue, attempt, error_type, error)
         self.queue_consumer.ack_message(message)
 
 

@@ -2,6 +2,9 @@
 
 A replayed message goes back to its service's events queue with its attempt
 count reset; if it fails again it is retried and parked again, never lost.
+A parked RPC request (`origin` "rpc": its body could not be decoded) is listed
+but never replayed: its caller was answered, and an events queue is no place
+for it.
 """
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ import json
 from kombu import Connection
 
 from shared import settings
-from shared.consumer import ATTEMPT_HEADER, DEFAULT_EXCHANGE, ERROR_HEADER, ERROR_TYPE_HEADER, \
-    FAILED_AT_HEADER, ROUTING_KEY_HEADER, queue_names
+from shared.parking import ATTEMPT_HEADER, DEFAULT_EXCHANGE, ERROR_HEADER, ERROR_TYPE_HEADER, \
+    FAILED_AT_HEADER, ORIGIN_HEADER, ROUTING_KEY_HEADER, queue_names
 
 
 def _drain(channel, queue: str):
@@ -44,6 +47,7 @@ def _describe(message) -> dict:
         "position": parsed.get("position") if isinstance(parsed, dict) else None,
         "body": parsed if parsed is not None else body,
         "content_type": message.content_type,
+        "origin": headers.get(ORIGIN_HEADER) or "event",
         # a body parked because it could not be decoded, byte for byte
         **({"body_base64": base64.b64encode(raw).decode("ascii")} if raw is not None and parsed is None else {}),
     }
@@ -69,7 +73,7 @@ def replay_dead_letters(service: str, event_ids: set[str] | None = None, amqp_ur
         try:
             for message in _drain(channel, names["dead"]):
                 described = _describe(message)
-                if event_ids and described["event_id"] not in event_ids:
+                if described["origin"] == "rpc" or (event_ids and described["event_id"] not in event_ids):
                     continue
                 headers = {k: v for k, v in (message.headers or {}).items() if k != ATTEMPT_HEADER}
                 producer.publish(

@@ -16,7 +16,6 @@ import os
 import eventlet
 from marshmallow import Schema, ValidationError, fields
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from shared import audit, freshness, preconditions
 from shared.auth import Authenticated
@@ -24,6 +23,7 @@ from shared.commit_listener import CommitListener
 from shared.errors import ConcurrencyConflict, InnobaseError, InvalidInput
 from shared.eventstore import ServiceApplication, application
 from shared.outbox import OutboxPublisher
+from shared.rpc_requests import rpc
 
 remote = rpc(expected_exceptions=InnobaseError)
 
@@ -118,7 +118,7 @@ class ApplicationProvider(DependencyProvider):
 
 
 class AnchorKeeper(DependencyProvider):
-    """Records the head of the service's hash chain outside its database, at intervals."""
+    """Signs the service's hash chain since its last anchor and records it outside its database, at intervals."""
 
     def __init__(self, app_cls: type[ServiceApplication]):
         self.app_cls = app_cls
@@ -138,16 +138,12 @@ class AnchorKeeper(DependencyProvider):
 
     def _run(self):
         app = application(self.app_cls)
-        last = None
         while True:
             eventlet.sleep(self.interval)
             try:
-                head = app.query("SELECT position, hash FROM event_hashes ORDER BY position DESC LIMIT 1")
-                if head and head[0]["position"] != last:
-                    audit.record_anchor(app.service, head[0]["position"], head[0]["hash"])
-                    last = head[0]["position"]
-            except Exception as exc:  # the audit database away: try again next time
-                logging.getLogger(__name__).warning("anchor of %s not recorded: %s", app.service, exc)
+                audit.anchor(app.service, app.database_url)
+            except Exception as exc:  # no key yet, the audit database away: try again next time
+                logging.getLogger(__name__).error("anchor of %s not recorded: %s", app.service, exc)
 
 
 class ApplicationRef(Schema):

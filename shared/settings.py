@@ -25,6 +25,10 @@ class Settings:
     upload_max_pixels: int = 50_000_000
     # INNOBASE_FAST_PATH=0: the event store's plain path, every speed-up off (shared.eventstore.fast)
     fast_path: bool = True
+    # The anchors' signing key and where the signed anchors are written: files, never PostgreSQL
+    anchor_key_file: str = ""
+    anchor_public_key_file: str = ""
+    anchor_dir: str = ""
 
     @property
     def uses_development_secret(self) -> bool:
@@ -40,6 +44,7 @@ class Settings:
 def load(environ: dict | None = None) -> Settings:
     env = os.environ if environ is None else environ
     delays = env.get("INNOBASE_RETRY_DELAYS_MS", "1000,5000,30000")
+    anchor_key = env.get("INNOBASE_ANCHOR_KEY") or os.path.join(_config_home(env), "innobase", "anchor-key.pem")
     return Settings(
         amqp_uri=env.get("INNOBASE_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/innobase"),
         pg_url=env.get("INNOBASE_PG_URL", "postgresql+psycopg2://root@127.0.0.1:5432"),
@@ -54,7 +59,18 @@ def load(environ: dict | None = None) -> Settings:
         upload_max_pages=int(env.get("INNOBASE_UPLOAD_MAX_PAGES", "500")),
         upload_max_pixels=int(env.get("INNOBASE_UPLOAD_MAX_PIXELS", "50000000")),
         fast_path=env.get("INNOBASE_FAST_PATH", "1") != "0",
+        anchor_key_file=anchor_key,
+        anchor_public_key_file=env.get("INNOBASE_ANCHOR_PUBLIC_KEY") or anchor_key + ".pub",
+        anchor_dir=env.get("INNOBASE_ANCHOR_DIR") or os.path.join(_state_home(env), "innobase", "anchors"),
     )
+
+
+def _config_home(env) -> str:
+    return env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+
+
+def _state_home(env) -> str:
+    return env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
 
 
 _settings: Settings | None = None

@@ -6,7 +6,8 @@
   innobase health
   innobase audit timeline APP          merged history of one application across all services
   innobase audit state APP --at TIME   every service's part of it as of TIME
-  innobase audit verify [SERVICE]      hash chains against stored hashes and anchors
+  innobase audit verify [SERVICE]      hash chains against signed anchors and stored hashes
+  innobase anchors keygen [--if-missing] the key that signs the anchors (a file, never in a database)
   innobase audit export APP            the timeline as JSON Lines
   innobase audit replay SERVICE        replay a service's whole log into memory, with its rate
   innobase rebuild SERVICE             drop and rebuild a service's read models from its log

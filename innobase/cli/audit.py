@@ -35,11 +35,17 @@ def _verify(args) -> int:
             continue
         app_cls = spec.application_class()
         verdict = audit.verify(spec.name, events_table=f"{app_cls.name.lower()}_events")
+        anchored = (f"signed anchors up to {verdict.anchored_position}" if verdict.anchored_position
+                    else "no signed anchor yet")
         if verdict.ok:
-            print(f"{spec.name}: ok — {verdict.events} events, head {verdict.head_position} {verdict.head_hash[:16]}…")
-        else:
-            failed += 1
-            print(f"{spec.name}: TAMPERED at position {verdict.first_bad_position}: {verdict.problem}")
+            print(f"{spec.name}: ok — {verdict.events} events, head {verdict.head_position}"
+                  f" {verdict.head_hash[:16]}…, {anchored}")
+            continue
+        failed += 1
+        where = f" at position {verdict.first_bad_position}" if verdict.first_bad_position is not None else ""
+        event = (f" (aggregate {verdict.first_bad_aggregate}, {verdict.first_bad_type})"
+                 if verdict.first_bad_aggregate else "")
+        print(f"{spec.name}: TAMPERED{where}{event}: {verdict.problem}")
     return 1 if failed else 0
 
 

@@ -14,8 +14,9 @@ def _deadletters(args) -> int:
         else:
             print(f"{len(letters)} dead letter(s) in {args.service}.dead")
             for letter in letters:
+                origin = " (an RPC request, never replayed)" if letter["origin"] == "rpc" else ""
                 print(f"- {letter['event_id']} {letter['routing_key']} position={letter['position']}"
-                      f" attempts={letter['attempts']} failed_at={letter['failed_at']}")
+                      f" attempts={letter['attempts']} failed_at={letter['failed_at']}{origin}")
                 print(f"    {letter['error_type']}: {letter['error']}")
         return 0
     replayed = replay_dead_letters(args.service, set(args.event_id) if args.event_id else None)

@@ -266,9 +266,13 @@ class Notification(Aggregate):
     """One notification told to one recipient on one channel, once.
 
     In the inbox it is there from `Prepared` on, until `Read`. By e-mail it is
-    `Prepared` (what is to be said, to which addresses, under which Message-ID)
-    and then `Delivered` once the SMTP server accepted it, or `DeliveryFailed`
-    (retried after a backoff unless the server refused it for good). An e-mail
+    `Prepared` (what is to be said, to which addresses, under which Message-ID),
+    `HandedOver` once the SMTP server holds the whole message but for the dot
+    that ends it, and then `Delivered` once the server accepted it, or
+    `DeliveryFailed` (retried after a backoff unless the server refused it for
+    good). A message handed over and not yet recorded as delivered or failed is
+    one the server had when the sender stopped: it is recorded as delivered,
+    never sent again (`services.notification.mailer`). An e-mail
     to a party not registered yet is prepared without addresses (`to` empty):
     they are looked up when it is sent, once the party's registration arrived.
     """
@@ -306,6 +310,7 @@ class Notification(Aggregate):
         self.state = UNREAD if channel == INBOX else PENDING
         self.attempts = 0
         self.read_by: dict | None = None
+        self.handed_over: dict | None = None  # {accepted, refused} of the attempt the server holds
 
     @classmethod
     def prepare(cls, *, occasion: str, recipient: Recipient, channel: str, message: Message,
@@ -337,6 +342,16 @@ class Notification(Aggregate):
     def awaits_delivery(self) -> bool:
         return self.channel == EMAIL and self.state == PENDING
 
+    def hand_over(self, accepted: list, refused: dict) -> None:
+        """The SMTP server holds the message, all but the dot that commits it (for `accepted`)."""
+        if self.awaits_delivery:
+            self._handed_over(message_id=self.message_id, accepted=list(accepted), refused=dict(refused),
+                              attempt=self.attempts + 1)
+
+    @event("HandedOver")
+    def _handed_over(self, message_id: str, accepted: list, refused: dict, attempt: int) -> None:
+        self.handed_over = {"accepted": accepted, "refused": refused}
+
     def deliver(self, accepted: list, refused: dict) -> None:
         """The SMTP server accepted the message (for `accepted`; it refused `refused` for good)."""
         if self.awaits_delivery:
@@ -347,6 +362,7 @@ class Notification(Aggregate):
     def _delivered(self, message_id: str, accepted: list, refused: dict, attempt: int) -> None:
         self.state = DELIVERED
         self.attempts = attempt
+        self.handed_over = None
 
     def fail_delivery(self, error: str, permanent: bool, retry_at: datetime | None) -> None:
         if self.awaits_delivery:
@@ -356,6 +372,7 @@ class Notification(Aggregate):
     @event("DeliveryFailed")
     def _delivery_failed(self, error: str, permanent: bool, retry_at: datetime | None, attempt: int) -> None:
         self.attempts = attempt
+        self.handed_over = None
         if permanent:
             self.state = UNDELIVERABLE
 

@@ -11,16 +11,24 @@ PostgreSQL advisory lock sends, the others stand by (as the outbox does). A
 commit of a new notification wakes it through the log's NOTIFY; a poll covers
 retries falling due.
 
-Delivery is at least once with a stable identity: the SMTP server accepting
-a message and `Delivered` being recorded cannot be one transaction, so a crash
-between the two sends the message again after the restart, with the same
-Message-ID (and the same Date, From, To, subject and body), which mail
-servers and readers recognise as the same message.
+Delivery is once, across crashes: the SMTP server accepting a message and
+`Delivered` being recorded cannot be one transaction, so the sender records
+`HandedOver` in between, at the last moment it can: once the server has taken
+the envelope and every byte of the message but the dot that ends it. A sender
+that finds a message handed over and not yet recorded (it was killed, or the
+database went away, after the hand-over) records it as delivered without
+sending it again. If recording `HandedOver` fails, the session is cut before
+the dot and the server discards the message: it is sent later, once. What is
+left is the moment between `HandedOver` committing and the server's answer to
+the dot (docs/reliability.md, item 5, measures it): a sender killed in it has
+the message counted as delivered, whatever the server then answered.
 """
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
+import socket
 from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
@@ -87,19 +95,73 @@ def refusal(exc: smtplib.SMTPException) -> MailRefused | None:
     return None
 
 
+def _described(refused: dict) -> dict:
+    return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
+
+
 def _text(reply) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
-class SmtpTransport:
-    """One SMTP session per sending pass: `with transport: transport.send(notification)`."""
+class _CommittingSmtp(smtplib.SMTP):
+    """smtplib's client, with a step before the dot that ends a message's data: the server then
+    holds every byte of it and its envelope, and stores it only once the dot arrives."""
 
-    def __init__(self, config: settings.MailSettings):
+    def __init__(self, *args, **kwargs):
+        self.before_the_dot = None  # called with the recipients the server refused, if set
+        self.refused: dict = {}
+        super().__init__(*args, **kwargs)
+
+    def connect(self, *args, **kwargs):
+        answer = super().connect(*args, **kwargs)
+        # The dot is three bytes sent after the body: without this, Nagle's algorithm holds it
+        # until the server acknowledges the body (up to its delayed-ACK time, some 40 ms), and
+        # the window between `HandedOver` and the server's answer grows by as much.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return answer
+
+    def mail(self, sender, options=()):
+        self.refused = {}
+        return super().mail(sender, options)
+
+    def rcpt(self, recip, options=()):
+        code, reply = super().rcpt(recip, options)
+        if code not in (250, 251):  # as `sendmail` counts a refusal
+            self.refused[recip] = (code, reply)
+        return code, reply
+
+    def data(self, msg):
+        if self.before_the_dot is None:
+            return super().data(msg)
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        body = re.sub(rb"(?m)^\.", b"..", msg)  # a line's leading dot doubled, as RFC 5321 says
+        self.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+        try:
+            self.before_the_dot(self.refused)
+        except BaseException:
+            self.close()  # the session cut before the dot: the server discards what it holds
+            raise
+        self.send(b".\r\n")
+        return self.getreply()
+
+
+class SmtpTransport:
+    """One SMTP session per sending pass: `with transport: transport.send(notification)`.
+
+    `hand_over(notification, accepted, refused)`, if given, records that the server holds the
+    message, before the dot that lets it store it; a notification already handed over is not
+    sent again."""
+
+    def __init__(self, config: settings.MailSettings, hand_over=None):
         self.config = config
-        self._smtp: smtplib.SMTP | None = None
+        self.hand_over = hand_over
+        self._smtp: _CommittingSmtp | None = None
 
     def __enter__(self) -> "SmtpTransport":
-        self._smtp = smtplib.SMTP(self.config.smtp_host, self.config.smtp_port, timeout=self.config.smtp_timeout)
+        self._smtp = _CommittingSmtp(self.config.smtp_host, self.config.smtp_port, timeout=self.config.smtp_timeout)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -111,12 +173,23 @@ class SmtpTransport:
 
     def send(self, notification, to: list[str]) -> dict:
         """Addresses refused for good (others accepted); raises `MailRefused` when none was accepted."""
+        handed_over = getattr(notification, "handed_over", None)
+        if handed_over is not None:
+            log.info("%s was handed over before the sender stopped: recorded, not sent again",
+                     notification.message_id)
+            return dict(handed_over["refused"])
         try:
             message = compose(notification, to, self.config.mail_from)
         except (ValueError, TypeError, MessageError) as exc:
             # Not the server's fault and never better on a retry: refuse it for good rather
             # than let one message stop every other behind it.
             raise MailRefused(f"the message cannot be composed: {exc}", permanent=True) from None
+
+        def before_the_dot(refused: dict) -> None:
+            described = _described(refused)
+            self.hand_over(notification, [address for address in to if address not in described], described)
+
+        self._smtp.before_the_dot = before_the_dot if self.hand_over is not None else None
         try:
             refused = self._smtp.send_message(
                 message, from_addr=sender_address(self.config.mail_from), to_addrs=list(to)
@@ -126,7 +199,7 @@ class SmtpTransport:
             if verdict is None:
                 raise
             raise verdict from None
-        return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
+        return _described(refused)
 
 
 class MailSender(BackgroundLoop):
@@ -137,7 +210,7 @@ class MailSender(BackgroundLoop):
 
     def setup(self):
         self.app = application(self.app_cls)
-        self.transport = SmtpTransport(settings.get())
+        self.transport = SmtpTransport(settings.get(), hand_over=self._record_hand_over)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -165,6 +238,11 @@ class MailSender(BackgroundLoop):
                 self.app.commit_notices.unsubscribe(waiter)
         finally:
             pg.close()
+
+    def _record_hand_over(self, notification, accepted: list, refused: dict) -> None:
+        """`HandedOver`, committed before the dot: raises (and the message is not sent) if it is not."""
+        notification.hand_over(accepted, refused)
+        self.app.save(notification)
 
     @staticmethod
     def _after_smtp_accepted(notification) -> None:

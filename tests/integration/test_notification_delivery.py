@@ -426,7 +426,8 @@ def test_an_smtp_server_refusing_for_now_gets_the_message_later_exactly_once_wit
                         " WHERE occasion = %s AND channel = 'email'", registered["event_id"])
     assert mail[0].message_id == message_id and state == "delivered" and attempts == 3
     assert mail[0].message["X-Innobase-Notification"] == notification_id
-    assert history(notification_id) == ["Prepared", "DeliveryFailed", "DeliveryFailed", "Delivered"]
+    # refused at RCPT, before any hand-over; then handed over (all but the dot) and delivered
+    assert history(notification_id) == ["Prepared", "DeliveryFailed", "DeliveryFailed", "HandedOver", "Delivered"]
 
 
 def test_an_address_refused_for_good_is_recorded_undeliverable_and_the_inbox_still_has_it(
@@ -475,7 +476,7 @@ def test_every_notification_is_an_event_in_the_log_an_auditor_can_read(service, 
         ("ReviewItemQueued", "organizing_unit", case.organizing, "inbox", "unread"),
     ])
     for row in record:
-        expected = ["Prepared", "Delivered"] if row["channel"] == "email" else ["Prepared"]
+        expected = ["Prepared", "HandedOver", "Delivered"] if row["channel"] == "email" else ["Prepared"]
         assert history(row["notification_id"]) == expected
         assert row["prepared_at"] and (row["delivered_at"] if row["channel"] == "email" else True)
     mail = [r for r in record if r["channel"] == "email" and r["audience"] == "organizing_unit"][0]
@@ -499,7 +500,7 @@ def test_an_email_prepared_before_its_recipient_registered_is_sent_once_the_regi
     assert mail[0].text.splitlines()[0] == f"{case.applicant_name}："  # named from the submission itself
     notification_id = sql("notification", "SELECT notification_id::text FROM notifications WHERE occasion = %s"
                                           " AND channel = 'email'", submitted["event_id"])[0][0]
-    assert history(notification_id) == ["Prepared", "Delivered"]
+    assert history(notification_id) == ["Prepared", "HandedOver", "Delivered"]
 
 
 @pytest.fixture

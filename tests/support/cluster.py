@@ -5,6 +5,7 @@ the test settings plus any faults a test injects, and stops or kills them.
 """
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import subprocess
@@ -128,6 +129,9 @@ def reset_everything() -> None:
         for (name,) in cursor.fetchall():
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+    # the anchors of the logs just dropped: they would name events that are no longer there
+    for anchors_file in glob.glob(os.path.join(glob.escape(s.anchor_dir), f"{glob.escape(s.db_prefix)}_*.jsonl")):
+        os.remove(anchors_file)
     with Connection(s.amqp_uri) as conn:
         channel = conn.default_channel
         for spec in supervisor.SERVICES:
