@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time, timedelta
 
-from services.gateway.portal import rendering
 from services.gateway.portal.officer_pages import REVIEW_STATES_ZH
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
@@ -66,18 +65,7 @@ def _is_uuid(value) -> bool:
 
 
 class DecisionPages:
-    # -- every application, and the late-submission exception ------------------------------------
-
-    @http("GET", "/sac/applications")
-    @portal_page(roles=READERS)
-    def sac_applications(self, page):
-        stage = page.request.args.get("stage") or None
-        stage = stage if stage in rendering.STAGES_ZH else None
-        offset = max(0, _int(page.request.args.get("offset"), 0))
-        found = page.call("intake", "my_applications", stage=stage, limit=PAGE_SIZE + 1, offset=offset)
-        return page.render("sac/applications.html", items=found[:PAGE_SIZE], more=len(found) > PAGE_SIZE,
-                           stage=stage, offset=offset, page_size=PAGE_SIZE,
-                           breadcrumbs=_crumbs(("全部申报", None)))
+    # -- an application, and the late-submission exception (the list: round_pages) ----------------
 
     @http("GET", "/sac/applications/<application_id>")
     @portal_page(roles=READERS)
