@@ -41,6 +41,8 @@ NOTICES = {
     "conflict_declared": ("success", "利益冲突已声明：今后不会安排您论证涉及该单位的申报。"),
     "concluded": ("success", "论证结论已提交。"),
     "marked_read": ("success", "已标记为已读。"),
+    "expert_registered": ("success", "专家已登记，可选入专家组；邀请其开设账户时填写专家编号。"),
+    "unit_registered": ("success", "单位已登记，申报单位起草申报时即可选择。"),
 }
 
 # The page each role starts from after signing in.
