@@ -122,7 +122,11 @@ class DecisionPages:
             return page.not_found()
         review = page.call("expert_review", "get_review", application_id=application_id)
         opinions = page.call("expert_review", "opinions", application_id=application_id)
-        return page.render("sac/review.html", status=status, review=review, opinions=opinions,
+        experts = []
+        if page.account.role == "officer" and review.get("panel_id"):  # who may be added to the panel
+            experts = page.call("expert_review", "experts", limit=200, offset=0, field=None, region=None)
+        return page.render("sac/review.html", status=status, review=review, opinions=opinions, experts=experts,
+                           expert_names={e["expert_id"]: e["name"] for e in experts},
                            review_states_zh=REVIEW_STATES_ZH, approvable=review.get("state") in APPROVABLE,
                            declinable=review.get("state") in DECLINABLE, errors=errors or {}, summary=summary,
                            values=values or {}, exclusion_zh=exclusion_zh,
