@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 
 def test_the_sac_administrator_invites_reads_the_history_and_deactivates(page, browser, portal, screenshot):
-    admin_email, _ = people.create_admin()
+    admin_email = people.create_admin()
     sign_in(page, admin_email)
     expect(page.get_by_role("heading", name="国家标准委工作台")).to_be_visible()
     screenshot(page, "sac-dashboard")
