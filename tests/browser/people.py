@@ -64,7 +64,9 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.goto("/sign-in")
     page.get_by_label("电子邮箱").fill(email)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+    # the answer (a home page, or the form again) waits for the password's hash: slow on a busy machine
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="登录").click()
 
 
 def sign_out(page) -> None:

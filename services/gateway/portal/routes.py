@@ -3,6 +3,7 @@ from services.gateway.portal.account_pages import AccountPages
 from services.gateway.portal.admin_pages import AdminPages
 from services.gateway.portal.applicant_pages import ApplicantPages
 from services.gateway.portal.assets import AssetPages
+from services.gateway.portal.audit_pages import AuditPages
 from services.gateway.portal.decision_pages import DecisionPages
 from services.gateway.portal.expert_audit_pages import ExpertAuditPages
 from services.gateway.portal.expert_pages import ExpertDutyPages
@@ -14,5 +15,5 @@ from services.gateway.portal.round_pages import RoundPages
 from services.gateway.portal.unit_pages import UnitPages
 
 
-class PortalRoutes(AccountPages, AdminPages, ApplicantPages, UnitPages, OfficerPages, RoundPages, RegisterPages, DecisionPages, PanelPages, ExpertAuditPages, ExpertDutyPages, InboxPages, AssetPages):
+class PortalRoutes(AccountPages, AdminPages, ApplicantPages, UnitPages, OfficerPages, RoundPages, RegisterPages, DecisionPages, PanelPages, ExpertAuditPages, AuditPages, ExpertDutyPages, InboxPages, AssetPages):
     """The portal (门户): every page a person uses in a browser; mixed into `GatewayService`."""
