@@ -12,13 +12,14 @@ beside the section, the inbox, and the diff."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser import people
 from tests.browser.axe import assert_accessible
+from shared import clock
 from shared.clock import BEIJING
 from tests.browser.conftest import new_page
 from tests.support.applications import new_credit_code, tiny_pdf
@@ -211,7 +212,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     expect(page.locator("main table").first).to_contain_text(experts[0])
     page.get_by_role("button", name="安排现场审核").click()
     expect(page.locator("#f-visit_date-error")).to_contain_text("请填写现场审核日期")
-    in_a_week = (datetime.now(BEIJING) + timedelta(days=7)).date()
+    in_a_week = (clock.now().astimezone(BEIJING) + timedelta(days=7)).date()  # the services' clock
     page.get_by_label("现场审核日期").fill(in_a_week.isoformat())
     page.get_by_label("现场审核地点").fill("江苏省南京市鼓楼区汉中门大街 99 号")
     page.get_by_role("button", name="安排现场审核").click()
@@ -296,7 +297,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     assert_accessible(page, "the approval page")
     page.get_by_role("button", name="批准筹建").click()
     expect(page.locator(".notice").first).to_contain_text("已批准筹建")
-    expect(page.locator(".summary-list")).to_contain_text("已批准筹建")
+    expect(page.locator(".summary-list").first).to_contain_text("已批准筹建")
     people.sign_out(page)
 
     # an auditor, invited by SAC: the application's timeline across the services, and every log verified
@@ -306,11 +307,32 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     people.sign_in(page, auditor)
     page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
     timeline = page.locator(".timeline")
-    for service in ("intake", "endorsement", "formal_review"):
-        expect(timeline).to_contain_text(service)
-    expect(timeline).to_contain_text("Accepted")
+    expect(page.locator("main")).to_contain_text("显示第 1–50 条")  # 50 a page: the way on is 下一页
     screenshot(page, "auditor-timeline")
     assert_accessible(page, "the auditor's timeline")
+    seen = timeline.inner_text()
+    while "Accepted" not in seen and page.get_by_role("link", name="下一页").count():
+        page.get_by_role("link", name="下一页").click()
+        seen += timeline.inner_text()
+    for service in ("intake", "endorsement", "formal_review", "expert_review"):
+        assert service in seen
+    assert "Accepted" in seen
+    with page.expect_download() as exported:
+        page.get_by_role("link", name="导出时间线（CSV）").click()
+    exported_text = open(exported.value.path(), encoding="utf-8-sig").read()
+    assert "Accepted" in exported_text and "formal_review" in exported_text
+    # the state at an instant: before anything happened, nothing; now (the box's default), approved
+    page.get_by_role("link", name="查看某一时刻的状态").click()
+    page.get_by_label("时刻（北京时间）").fill("2020-01-01T09:00")
+    page.get_by_role("button", name="查看该时刻的状态").click()
+    expect(page.locator("main")).to_contain_text("该时刻之前还没有这份申报的事件")
+    now = clock.now().astimezone(BEIJING) + timedelta(minutes=1)
+    page.get_by_label("时刻（北京时间）").fill(now.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="查看该时刻的状态").click()
+    intake_state = page.locator("section.state-of-service", has=page.get_by_role("heading", name="intake", exact=True))
+    expect(intake_state).to_contain_text("approved")
+    screenshot(page, "auditor-state-at")
+    assert_accessible(page, "the state at an instant")
     page.goto("/audit")
     page.get_by_role("button", name="校验全部日志").click()
     expect(page.locator("main table").first).to_contain_text("完好")
