@@ -24,7 +24,7 @@ import uuid
 
 from benchmarks import common  # first: isolated settings, the clock inside the submission window
 from innobase import supervisor
-from shared import auth, settings
+from shared import auth, clock, settings
 
 PORT = int(os.environ.setdefault("INNOBASE_HTTP_PORT", "8182"))
 PASSWORD = "Bench-Portal-2026"
@@ -44,6 +44,9 @@ def main() -> None:
     started = time.perf_counter()
     round_ = write_round(args)
     written = time.perf_counter() - started
+    # the services' clocks start where this process's is now (it has run while the round was written):
+    # else a token minted here would be "issued in the future" for them
+    os.environ["INNOBASE_CLOCK_START"] = clock.now().isoformat()
     processes = [supervisor.start(supervisor.BY_NAME[name]) for name in SERVICES]
     try:
         supervisor.wait_healthy(SERVICES, settings.get().amqp_uri, processes=processes)
