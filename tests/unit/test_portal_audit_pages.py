@@ -79,7 +79,7 @@ def test_the_state_at_a_beijing_instant_is_asked_of_every_service_as_an_aware_ti
     assert calls == [{"application_id": APP_ID, "at": "2026-06-01T10:30:00+08:00"}]
     assert len(edge.called("notification", "audit_state_at")) == 1
     assert "2026年6月1日 10:30 时的状态" in page and "<dt>stage</dt><dd>submitted</dd>" in page
-    assert "阶段或状态：<strong>submitted</strong>（已提交）" in page
+    assert "<strong>submitted</strong>（已提交）" in page
     assert "SectionSaved" in page  # the latest events before the instant
     assert "该时刻这一服务中还没有这份申报" in page  # the services that knew nothing of it then
 
