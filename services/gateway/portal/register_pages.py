@@ -147,9 +147,9 @@ class RegisterPages:
         values = {name: (form.get(name) or "").strip() for name in
                   ("unit_id", "name", "role", "kind", "region", "domain", "credit_code", "contact.name",
                    "contact.title", "contact.phone", "contact.email", "address", "postcode")}
-        errors = {name: [message] for name, message in (
-            ("unit_id", "请填写单位编号"), ("name", "请填写单位名称"), ("role", "请选择登记为哪类单位"),
-            ("kind", "请选择单位类别")) if not values[name]}
+        errors = {name: [message] for name, message in (  # in the form's order: the summary lists them so
+            ("role", "请选择登记为哪类单位"), ("kind", "请选择单位类别"), ("unit_id", "请填写单位编号"),
+            ("name", "请填写单位名称")) if not values[name]}
         if not (values["region"] or values["domain"]):
             errors["region"] = ["地方单位填写行政区划代码，行业单位填写领域代码"]
         contact = {key: values[f"contact.{key}"] for key in ("name", "title", "phone", "email")}
