@@ -31,6 +31,7 @@ test-plain: setup
 bench: setup
 	$(PY) -m benchmarks.propagation
 	$(PY) -m benchmarks.gateway
+	$(PY) -m benchmarks.portal
 
 setup: infra $(STAMP)
 

@@ -225,6 +225,23 @@ class ApplicationsQuery(Schema):
     offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
 
 
+SEARCH_COLUMNS = ("created_at", "updated_at", "name", "applicant_name", "stage", "base_type", "number",
+                  "next_deadline")
+
+
+class ApplicationSearch(Schema):
+    """SAC's search of every application: `text` found in the name, the applicant's name, its credit
+    code or the number (case-insensitive, anywhere in them), with filters, a sort and a page."""
+
+    text = _optional_text(validate.Length(max=100))
+    stage = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STAGES))
+    base_type = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(BASE_TYPES))
+    region = _optional_text(REGION)
+    sort = sort_field(SEARCH_COLUMNS)
+    limit = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+
+
 # --- the sections of the plan ------------------------------------------------------
 
 

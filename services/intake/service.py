@@ -2,7 +2,7 @@
 their applications; SAC officers keep the register of units and record exceptions;
 the reactions to later stages that reopen sections or move the stage on."""
 import shared.process  # noqa: F401  (first: green psycopg2, the clock)
-from services.intake import schemas
+from services.intake import schemas, search
 from services.intake.application import Intake
 from shared.consumer import integration_events
 from shared.rpc import command, service_base
@@ -141,3 +141,16 @@ class IntakeService(service_base(Intake)):
         """Applicant: its own applications; organizing or recommending unit: the submitted ones naming
         it; officer, auditor: all. Oldest first, with stage, open sections and next deadline."""
         return self.app.my_applications(caller, data["stage"], data["limit"], data["offset"], data["sort"])
+
+    @command(schemas.ApplicationSearch)
+    def search_applications(self, caller, data):
+        """Officer, auditor. Every application whose name, applicant's name, credit code or number
+        contains `text`, filtered by `stage`, `base_type` and `region`, in the `sort` asked; a page
+        (`limit`, `offset`) of `items` (with `applicant_name`) and the `total` that match."""
+        return search.search_applications(self.app, caller, data)
+
+    @command()
+    def application_counts(self, caller, data):
+        """Officer, auditor. The round's applications counted: `total`, `by_stage`, `by_base_type`,
+        `by_area` (region or domain code)."""
+        return search.application_counts(self.app, caller)

@@ -1,5 +1,7 @@
 """What the people of the browser tests do through the portal's pages: register and confirm by the
-captured e-mail, accept an invitation, sign in, fill the plan's sections."""
+captured e-mail, accept an invitation, sign in, fill the plan's sections; SAC invites, registers units
+and experts and forms a panel; experts give opinions. Only the first administrator is made otherwise:
+by `innobase accounts create-admin`, as ops make it."""
 from __future__ import annotations
 
 import re
@@ -7,9 +9,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from shared import auth
 from tests.support.applications import new_credit_code, tiny_pdf, tiny_png
-from tests.support.cluster import rpc
 
 PASSWORD = "biaozhun-2026-chuangxin"
 
@@ -64,7 +64,9 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.goto("/sign-in")
     page.get_by_label("电子邮箱").fill(email)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+    # the answer (a home page, or the form again) waits for the password's hash: slow on a busy machine
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="登录").click()
 
 
 def sign_out(page) -> None:
@@ -172,19 +174,46 @@ def fill_every_section(page, application: str) -> None:
     save(page, "保存并继续")
 
 
-def create_admin() -> tuple[str, str]:
-    """SAC's first administrator, as `innobase accounts create-admin` makes it: (e-mail, a token acting as them)."""
-    ops = auth.mint("ops-tests", "ops", "ops", ttl_seconds=600)
+def create_admin() -> str:
+    """SAC's first administrator, made as ops make it: `innobase accounts create-admin`, its prompts
+    answered (the one step before anyone can sign in; there is no page for it by design). Its e-mail."""
+    from innobase.cli.accounts import create_admin as command
+
     email = f"admin-{uuid.uuid4().hex[:6]}@sac.example.cn"
-    with rpc(ops) as services:
-        admin = services.accounts.create_admin(email=email, name="国家标准委管理员", password=PASSWORD)
-    return email, auth.mint(admin["party_id"], "officer", admin["organization"], ttl_seconds=3600)
+    answers = iter([email, "国家标准委管理员"])
+    assert command(None, ask=lambda prompt: next(answers), ask_secret=lambda prompt: PASSWORD) == 0
+    return email
 
 
-def invite(admin: str, email: str, name: str, role: str, organization: str, party_id: str | None = None) -> None:
-    with rpc(admin) as services:
-        services.accounts.invite(email=email, name=name, role=role, organization=organization,
-                                 party_id=party_id, admin=False)
+def invite(admin_page, email: str, name: str, role: str, organization: str, party_id: str | None = None) -> None:
+    """The signed-in SAC administrator invites someone on /sac/accounts/invite."""
+    admin_page.goto("/sac/accounts/invite")
+    admin_page.get_by_label("电子邮箱").fill(email)
+    admin_page.get_by_label("姓名").fill(name)
+    admin_page.get_by_label("角色").select_option(value=role)
+    admin_page.get_by_label("所在单位").fill(organization)
+    if party_id:
+        admin_page.get_by_label("专家编号（仅邀请专家时填写）").fill(party_id)
+    admin_page.get_by_role("button", name="发送邀请").click()
+    expect(admin_page.get_by_role("heading", name="邀请已发出")).to_be_visible()
+
+
+def register_units(officer_page, suffix: str) -> dict:
+    """The signed-in officer registers a regional pair of units on /sac/units/new; their ids and names."""
+    units = {"organizing_id": f"js-samr-{suffix}", "recommending_id": f"js-gov-{suffix}",
+             "organizing": "江苏省市场监督管理局", "recommending": "江苏省人民政府"}
+    for role, kind, unit_id, name in (
+            ("organizing", "地方标准化主管部门", units["organizing_id"], units["organizing"]),
+            ("recommending", "地方政府", units["recommending_id"], units["recommending"])):
+        officer_page.goto("/sac/units/new")
+        officer_page.get_by_label("单位类型").select_option(value=role)
+        officer_page.get_by_label("单位类别").select_option(label=kind)
+        officer_page.get_by_label("单位编号").fill(unit_id)
+        officer_page.get_by_label("单位名称").fill(name)
+        officer_page.get_by_label("所在地区（行政区划代码）").fill("320000")
+        officer_page.get_by_role("button", name="登记单位").click()
+        expect(officer_page.locator(".notice").first).to_contain_text("单位已登记")
+    return units
 
 
 def accept_invitation(page, email: str, password: str = PASSWORD) -> None:
@@ -200,23 +229,30 @@ def accept_invitation(page, email: str, password: str = PASSWORD) -> None:
 EXPERT_NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静"]
 
 
-def register_experts() -> list[str]:
-    """Five experts in SAC's register (no page for the register yet: over RPC, as `innobase demo` does)."""
-    from tests.support.applications import OFFICER, token_for
-
+def register_experts(officer_page, screenshot=None) -> list[str]:
+    """Five experts put in SAC's register by the signed-in officer on /sac/experts/new; their ids."""
     suffix = uuid.uuid4().hex[:6]
     experts = [f"expert-{suffix}-{n}" for n in range(1, 6)]
-    with rpc(token_for(OFFICER)) as services:
-        for n, expert_id in enumerate(experts):
-            services.expert_review.register_expert(
-                expert_id=expert_id, name=EXPERT_NAMES[n], organization=new_credit_code("110000", "1", "2"),
-                organization_name=f"标准化研究机构{n + 1}", region="110000", fields=["EI.01"],
-                email=f"{expert_id}@experts.example.cn")
+    for n, expert_id in enumerate(experts):
+        officer_page.goto("/sac/experts/new")
+        officer_page.locator("#f-expert_id").fill(expert_id)
+        officer_page.locator("#f-name").fill(EXPERT_NAMES[n])
+        officer_page.locator("#f-organization").fill(new_credit_code("110000", "1", "2"))
+        officer_page.locator("#f-organization_name").fill(f"标准化研究机构{n + 1}")
+        officer_page.locator("#f-region").fill("110000")
+        officer_page.locator("#f-fields").fill("EI.01")
+        officer_page.locator("#f-email").fill(f"{expert_id}@experts.example.cn")
+        if n == 0 and screenshot:
+            screenshot(officer_page, "sac-expert-register-form")
+        officer_page.get_by_role("button", name="登记专家").click()
+        expect(officer_page.locator(".notice").first).to_contain_text("专家已登记")
+    expect(officer_page.locator("main table")).to_contain_text(experts[-1])
     return experts
 
 
 def form_panel(page, application_name: str, experts: list[str], screenshot=None) -> None:
-    """The signed-in officer forms the panel on /sac/panels/new: checked first, the first expert chairing."""
+    """The signed-in officer forms the panel on /sac/panels/new: checked first, the first expert chairing.
+    The application shows there once formal review's pass has reached expert review (reloaded till then)."""
     page.goto("/sac/panels/new")
     reload_until(page, page.get_by_role("checkbox", name=re.compile(re.escape(application_name))).count)
     page.get_by_role("checkbox", name=re.compile(re.escape(application_name))).check()
@@ -233,10 +269,15 @@ def form_panel(page, application_name: str, experts: list[str], screenshot=None)
     expect(page.get_by_role("heading", name="专家组已组建")).to_be_visible()
 
 
-def opinion_over_rpc(expert_id: str, application_id: str) -> None:
-    """An expert's opinion sent as the expert, over RPC (the page is exercised by one expert already)."""
-    judgement = {"score": 86, "text": "论证充分，目标明确。"}
-    with rpc(auth.mint(expert_id, "expert", expert_id, ttl_seconds=600)) as services:
-        services.expert_review.submit_opinion(
-            application_id=application_id, necessity=judgement, feasibility=judgement, goals_and_tasks=judgement,
-            safeguards=judgement, recommendation="pass", summary="同意通过论证。")
+def give_opinion(page, application_name: str, score: str = "86") -> None:
+    """The signed-in expert opens the application from the assignments and submits a sealed opinion."""
+    page.goto("/expert")
+    reload_until(page, page.get_by_role("link", name=application_name).count)
+    page.get_by_role("link", name=application_name).click()
+    for name in ("necessity", "feasibility", "goals_and_tasks", "safeguards"):
+        page.locator(f"#f-{name}-score").fill(score)
+        page.locator(f"#f-{name}-text").fill("论证充分，目标明确。")
+    page.locator("input[name='recommendation'][value='pass']").check()  # the chair's page has a 通过 more
+    page.get_by_label("综合意见").fill("同意通过论证。")
+    page.get_by_role("button", name="提交评审意见").click()
+    expect(page.locator(".notice").first).to_contain_text("评审意见已提交")

@@ -13,18 +13,20 @@ from playwright.sync_api import expect
 from tests.browser.axe import assert_accessible
 from tests.browser import people
 from tests.browser.people import PASSWORD, new_applicant, reload_until, sign_in
-from tests.support.applications import OFFICER, OverRpc, register_units
+from tests.browser.conftest import new_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
-def units(portal):
-    """The register of units, as SAC keeps it (the officer's pages are not built yet: over RPC)."""
-    suffix = uuid.uuid4().hex[:6]
-    with OverRpc().intake(OFFICER) as officer:
-        register_units(officer, "regional", f"js-samr-{suffix}", f"js-gov-{suffix}")
-    return {"organizing": "江苏省市场监督管理局", "recommending": "江苏省人民政府"}
+def units(browser, portal):
+    """The register of units, kept by SAC: its administrator registers the two on /sac/units/new."""
+    officer = new_page(browser, portal)
+    try:
+        people.sign_in(officer, people.create_admin())
+        return people.register_units(officer, uuid.uuid4().hex[:6])
+    finally:
+        officer.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +170,8 @@ def test_an_applicant_registers_confirms_signs_in_drafts_and_fills_a_section(pag
 
 
 def test_a_form_sent_without_its_csrf_token_changes_nothing(page, applicant):
-    """The signed-in applicant's browser, led by another site, posts a section without the form's token."""
+    """The signed-in applicant's browser, led by another site, posts a section without the form's token
+    (a forged request, so made with the browser's own request API: no page of ours would send it)."""
     sign_in(page, applicant["email"])
     page.get_by_role("link", name="国家技术标准创新基地（江苏）").first.click()
     section = page.url.split("?")[0] + "/sections/significance"
@@ -192,16 +195,22 @@ def test_another_applicants_application_answers_exactly_as_a_missing_one(page, a
     people.register(page, other)
     people.open_mail(page, other["email"], "/confirm?token=")
     sign_in(page, other["email"])
-    answered_foreign = page.request.get(foreign)
-    answered_missing = page.request.get(re.sub(r"[0-9a-f-]{36}$", str(uuid.uuid4()), foreign))
-    assert answered_foreign.status == answered_missing.status == 404
-    assert answered_foreign.text() == answered_missing.text()
-    assert "国家技术标准创新基地（江苏）" not in answered_foreign.text()
-    assert page.request.get(foreign + "/sections/significance").status == 404
-    assert page.request.get(foreign + "/plan.pdf").status == 404
+    # the addresses typed into the browser, as a curious person would
+    answered_foreign = page.goto(foreign)
+    foreign_status, foreign_html, seen_foreign = answered_foreign.status, answered_foreign.text(), \
+        page.locator("main").inner_text()
+    answered_missing = page.goto(re.sub(r"[0-9a-f-]{36}$", str(uuid.uuid4()), foreign))
+    assert foreign_status == answered_missing.status == 404
+    assert seen_foreign == page.locator("main").inner_text()
+    assert foreign_html == answered_missing.text()
+    assert "国家技术标准创新基地（江苏）" not in foreign_html
+    assert page.goto(foreign + "/sections/significance").status == 404
+    assert page.goto(foreign + "/plan.pdf").status == 404  # an HTML page, not the other unit's PDF
+    expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
 
 
 def test_another_partys_page_answers_as_missing(page, applicant):
     sign_in(page, applicant["email"])
-    other_party = page.request.get("/units")
-    assert other_party.status == 404 and "页面不存在" in other_party.text()
+    other_party = page.goto("/units")
+    assert other_party.status == 404
+    expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()

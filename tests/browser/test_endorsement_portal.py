@@ -1,45 +1,49 @@
-"""The plan's way from the applicant to SAC, through pages only: the applicant fills every section
-and submits (the printed plan downloaded); the organizing unit's clerk, invited by SAC, returns it
-with a reason; the applicant corrects and resubmits; the clerk checks, stamps and forwards; the
-recommending unit's clerk recommends with the two scans and sees the quota used; the SAC officer
-sees the round's counts (and their chart), accepts and numbers the case and passes the formal review;
-SAC checks and forms the panel; an expert of the panel gives an opinion and declares a conflict; the
-chair concludes; SAC approves; an auditor reads the application's timeline and verifies every log.
-On the way the applicant reads the unit's remark beside the section, the inbox, and the diff."""
+"""The plan's way from the applicant to SAC, through pages only: SAC's administrator (made by ops'
+`innobase accounts create-admin`) registers the two units; the applicant fills every section and
+submits (the printed plan downloaded); the organizing unit's clerk, invited by SAC, returns it with a
+reason; the applicant corrects and resubmits; the clerk checks, stamps and forwards; the recommending
+unit's clerk recommends with the two scans and sees the quota used; the SAC officer sees the round's
+counts (and their chart), accepts and numbers the case and passes the formal review, finds it by the
+applicant's credit code and exports the list, registers five experts, checks and forms the panel and
+schedules a site visit; each expert, invited, gives an opinion through the page (one declares a
+conflict); the chair records the site visit and concludes; SAC approves; an auditor reads the
+application's timeline and verifies every log. On the way the applicant reads the unit's remark
+beside the section, the inbox, and the diff."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser import people
 from tests.browser.axe import assert_accessible
-from tests.support.applications import OFFICER, OverRpc, new_credit_code, register_units, tiny_pdf
+from shared import clock
+from shared.clock import BEIJING
+from tests.browser.conftest import new_page
+from tests.support.applications import new_credit_code, tiny_pdf
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
-def units(portal):
-    suffix = uuid.uuid4().hex[:6]
-    ids = {"organizing_id": f"js-samr-{suffix}", "recommending_id": f"js-gov-{suffix}"}
-    with OverRpc().intake(OFFICER) as officer:
-        register_units(officer, "regional", ids["organizing_id"], ids["recommending_id"])
-    return {"organizing": "江苏省市场监督管理局", "recommending": "江苏省人民政府", **ids}
+def admin(browser, portal):
+    """SAC's first administrator (made by ops' `innobase accounts create-admin`), signed in in a
+    browser of their own for the whole module: they register, invite and form the panel."""
+    email = people.create_admin()
+    officer = new_page(browser, portal)
+    people.sign_in(officer, email)
+    yield {"email": email, "page": officer}
+    officer.context.close()
 
 
-def _in_expert_review(officer_token: str, application_id: str) -> bool:
-    from tests.support.cluster import rpc
-
-    with rpc(officer_token) as services:
-        try:
-            return bool(services.expert_review.get_review(application_id=application_id))
-        except Exception:
-            return False
+@pytest.fixture(scope="module")
+def units(admin):
+    return people.register_units(admin["page"], uuid.uuid4().hex[:6])
 
 
-def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, units, screenshot):
+def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, admin, units, screenshot):
     applicant = people.new_applicant()
     people.register(page, applicant)
     people.open_mail(page, applicant["email"], "/confirm?token=")
@@ -63,9 +67,9 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     screenshot(page, "application-submitted")
     people.sign_out(page)
 
-    admin_email, admin = people.create_admin()
+    officer = admin["page"]
     clerk = {"email": f"zhang-{uuid.uuid4().hex[:6]}@samr.example.cn"}
-    people.invite(admin, clerk["email"], "张伟", "organizing_unit", units["organizing_id"])
+    people.invite(officer, clerk["email"], "张伟", "organizing_unit", units["organizing_id"])
     people.accept_invitation(page, clerk["email"])
     people.sign_in(page, clerk["email"])
     expect(page.get_by_role("heading", name="待办申报")).to_be_visible()
@@ -123,6 +127,9 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     people.reload_until(page, link.count)
     link.first.click()
     expect(page.locator("main")).to_contain_text("5000 万元")
+    # the unit's own return stands beside the section it named (endorsement's history: its reason)
+    goals = page.locator("section", has=page.locator("#sec-goals"))
+    expect(goals.locator(".remark")).to_contain_text("考核指标的产业化目标偏低")
     page.get_by_label("审核意见").fill("经审核，同意推荐。")
     page.get_by_label("负责人").fill("张伟")
     page.get_by_role("button", name="审核盖章并报送推荐单位").click()
@@ -130,7 +137,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     people.sign_out(page)
 
     recommender = {"email": f"li-{uuid.uuid4().hex[:6]}@js.gov.example.cn"}
-    people.invite(admin, recommender["email"], "李强", "recommending_unit", units["recommending_id"])
+    people.invite(officer, recommender["email"], "李强", "recommending_unit", units["recommending_id"])
     people.accept_invitation(page, recommender["email"])
     people.sign_in(page, recommender["email"])
     link = page.get_by_role("link", name="国家技术标准创新基地（南京）")
@@ -161,7 +168,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     people.sign_out(page)
 
     # SAC: the dashboard's counts, then the case accepted (numbered) and passed
-    people.sign_in(page, admin_email)
+    people.sign_in(page, admin["email"])
     expect(page.get_by_role("heading", name="国家标准委工作台")).to_be_visible()
     received = page.get_by_role("link", name="待受理（1）")
     people.reload_until(page, received.count)
@@ -180,17 +187,44 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     assert_accessible(page, "the formal review case")
     page.get_by_role("button", name="形式审查合格，纳入专家论证").click()
     expect(page.locator(".notice").first).to_contain_text("形式审查合格")
-    application_id = application.rsplit("/", 1)[1]
 
-    # SAC forms the panel through its pages: checked first, then formed
-    people.reload_until(page, lambda: _in_expert_review(admin, application_id))
-    experts = people.register_experts()
+    # SAC finds the application by its applicant's credit code, registers five experts and forms the
+    # panel through its pages: checked first, then formed
+    page.goto("/sac/applications")
+    page.get_by_label("查找").fill(applicant["credit_code"])
+    page.get_by_role("button", name="查找", exact=True).click()
+    expect(page.locator("#found-count")).to_contain_text("共找到 1 项申报")
+    expect(page.locator("main table")).to_contain_text("国家技术标准创新基地（南京）")
+    screenshot(page, "sac-applications-search")
+    assert_accessible(page, "SAC's search of the applications")
+    with page.expect_download() as exported:
+        page.get_by_role("link", name="CSV").click()
+    exported_text = open(exported.value.path(), encoding="utf-8-sig").read()
+    assert "国家技术标准创新基地（南京）" in exported_text and applicant["credit_code"] in exported_text
+    experts = people.register_experts(page, screenshot)
+    screenshot(page, "sac-expert-register")
+    assert_accessible(page, "the expert register")
     people.form_panel(page, "国家技术标准创新基地（南京）", experts, screenshot)
+
+    # a site visit (现场审核) on the review's page: the panel concludes only once its findings are in
+    page.get_by_role("link", name="专家论证与批准").first.click()
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    expect(page.locator("main table").first).to_contain_text(experts[0])
+    page.get_by_role("button", name="安排现场审核").click()
+    expect(page.locator("#f-visit_date-error")).to_contain_text("请填写现场审核日期")
+    in_a_week = (clock.now().astimezone(BEIJING) + timedelta(days=7)).date()  # the services' clock
+    page.get_by_label("现场审核日期").fill(in_a_week.isoformat())
+    page.get_by_label("现场审核地点").fill("江苏省南京市鼓楼区汉中门大街 99 号")
+    page.get_by_role("button", name="安排现场审核").click()
+    expect(page.locator(".notice").first).to_contain_text("现场审核已安排")
+    expect(page.locator("main")).to_contain_text(f"{in_a_week.year}年{in_a_week.month}月{in_a_week.day}日")
+    screenshot(page, "sac-review-site-visit")
+    assert_accessible(page, "the review page with its panel and site visit")
     people.sign_out(page)
 
     # an expert of the panel, invited by SAC, gives a sealed opinion and declares a conflict
     expert_email = f"{experts[1]}@experts.example.cn"
-    people.invite(admin, expert_email, "王芳", "expert", experts[1], party_id=experts[1])
+    people.invite(officer, expert_email, "王芳", "expert", experts[1], party_id=experts[1])
     people.accept_invitation(page, expert_email)
     people.sign_in(page, expert_email)
     expect(page.get_by_role("heading", name="评审任务")).to_be_visible()
@@ -223,15 +257,26 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     assert_accessible(page, "the conflict declaration")
     people.sign_out(page)
 
-    # the other members' opinions (over RPC), then the chair concludes through the page
-    for expert_id in (experts[0], *experts[2:]):
-        people.opinion_over_rpc(expert_id, application_id)
+    # the other members, each invited, give their opinions through the same page
+    for n in (2, 3, 4):
+        member_email = f"{experts[n]}@experts.example.cn"
+        people.invite(officer, member_email, people.EXPERT_NAMES[n], "expert", experts[n], party_id=experts[n])
+        people.accept_invitation(page, member_email)
+        people.sign_in(page, member_email)
+        people.give_opinion(page, "国家技术标准创新基地（南京）")
+        people.sign_out(page)
+
+    # the chair gives an opinion too, then concludes through the page
     chair_email = f"{experts[0]}@experts.example.cn"
-    people.invite(admin, chair_email, "张伟", "expert", experts[0], party_id=experts[0])
+    people.invite(officer, chair_email, "张伟", "expert", experts[0], party_id=experts[0])
     people.accept_invitation(page, chair_email)
     people.sign_in(page, chair_email)
-    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
+    people.give_opinion(page, "国家技术标准创新基地（南京）")
     expect(page.get_by_role("heading", name="专家组论证结论（组长）")).to_be_visible()
+    page.get_by_label("现场审核情况").fill("实地察看了实验室和标准化工作平台，条件符合申报方案所述。")
+    page.get_by_role("button", name="记录现场审核情况").click()
+    expect(page.locator(".notice").first).to_contain_text("现场审核情况已记录")
+    expect(page.locator("main")).to_contain_text("条件符合申报方案所述")
     page.get_by_role("button", name="提交论证结论").click()
     expect(page.locator(".error-summary")).to_contain_text("请选择论证结论")
     page.get_by_label("通过", exact=True).check()
@@ -243,29 +288,51 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     people.sign_out(page)
 
     # SAC approves construction
-    people.sign_in(page, admin_email)
-    page.goto(f"/sac/reviews/{application_id}")
+    people.sign_in(page, admin["email"])
+    page.get_by_role("link", name="专家论证与批准").first.click()
+    page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
     expect(page.get_by_role("heading", name="批准筹建")).to_be_visible()
     page.get_by_label("批准理由").fill("专家组论证通过，同意筹建。")
     screenshot(page, "sac-approval")
     assert_accessible(page, "the approval page")
     page.get_by_role("button", name="批准筹建").click()
     expect(page.locator(".notice").first).to_contain_text("已批准筹建")
-    expect(page.locator(".summary-list")).to_contain_text("已批准筹建")
+    expect(page.locator(".summary-list").first).to_contain_text("已批准筹建")
     people.sign_out(page)
 
     # an auditor, invited by SAC: the application's timeline across the services, and every log verified
     auditor = f"shen-{uuid.uuid4().hex[:6]}@audit.example.cn"
-    people.invite(admin, auditor, "沈审计", "auditor", "SAC-AUDIT")
+    people.invite(officer, auditor, "沈审计", "auditor", "SAC-AUDIT")
     people.accept_invitation(page, auditor)
     people.sign_in(page, auditor)
     page.get_by_role("link", name="国家技术标准创新基地（南京）").click()
     timeline = page.locator(".timeline")
-    for service in ("intake", "endorsement", "formal_review"):
-        expect(timeline).to_contain_text(service)
-    expect(timeline).to_contain_text("Accepted")
+    expect(page.locator("main")).to_contain_text("显示第 1–50 条")  # 50 a page: the way on is 下一页
     screenshot(page, "auditor-timeline")
     assert_accessible(page, "the auditor's timeline")
+    seen = timeline.inner_text()
+    while "Accepted" not in seen and page.get_by_role("link", name="下一页").count():
+        page.get_by_role("link", name="下一页").click()
+        seen += timeline.inner_text()
+    for service in ("intake", "endorsement", "formal_review", "expert_review"):
+        assert service in seen
+    assert "Accepted" in seen
+    with page.expect_download() as exported:
+        page.get_by_role("link", name="导出时间线（CSV）").click()
+    exported_text = open(exported.value.path(), encoding="utf-8-sig").read()
+    assert "Accepted" in exported_text and "formal_review" in exported_text
+    # the state at an instant: before anything happened, nothing; now (the box's default), approved
+    page.get_by_role("link", name="查看某一时刻的状态").click()
+    page.get_by_label("时刻（北京时间）").fill("2020-01-01T09:00")
+    page.get_by_role("button", name="查看该时刻的状态").click()
+    expect(page.locator("main")).to_contain_text("该时刻之前还没有这份申报的事件")
+    now = clock.now().astimezone(BEIJING) + timedelta(minutes=1)
+    page.get_by_label("时刻（北京时间）").fill(now.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="查看该时刻的状态").click()
+    intake_state = page.locator("section.state-of-service", has=page.get_by_role("heading", name="intake", exact=True))
+    expect(intake_state).to_contain_text("approved")
+    screenshot(page, "auditor-state-at")
+    assert_accessible(page, "the state at an instant")
     page.goto("/audit")
     page.get_by_role("button", name="校验全部日志").click()
     expect(page.locator("main table").first).to_contain_text("完好")

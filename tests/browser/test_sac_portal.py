@@ -1,6 +1,7 @@
 """SAC in the browser, through pages only: the administrator invites an auditor, who accepts by the
-mailed link; the administrator reads the account's history and deactivates it with a reason; the
-round's dashboard, every application and the panel form. Screenshots and axe on each page."""
+mailed link; the administrator reads the account's history and deactivates it with a reason; registers
+a unit (refused first beside the field); the round's dashboard, every application and the panel form.
+Screenshots and axe on each page."""
 from __future__ import annotations
 
 import uuid
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 
 def test_the_sac_administrator_invites_reads_the_history_and_deactivates(page, browser, portal, screenshot):
-    admin_email, _ = people.create_admin()
+    admin_email = people.create_admin()
     sign_in(page, admin_email)
     expect(page.get_by_role("heading", name="国家标准委工作台")).to_be_visible()
     screenshot(page, "sac-dashboard")
@@ -63,6 +64,25 @@ def test_the_sac_administrator_invites_reads_the_history_and_deactivates(page, b
     page.goto("/sac/accounts")
     screenshot(page, "sac-accounts")
     assert_accessible(page, "the accounts list")
+
+    # the register of units: a unit without its number or kind is refused beside the fields
+    page.goto("/sac")
+    page.get_by_role("link", name="单位登记").click()
+    page.get_by_role("link", name="登记单位").click()
+    page.get_by_label("单位名称").fill("浙江省市场监督管理局")
+    page.get_by_role("button", name="登记单位").click()
+    expect(page.locator("#f-unit_id-error")).to_contain_text("请填写单位编号")
+    expect(page.get_by_label("单位名称")).to_have_value("浙江省市场监督管理局")
+    screenshot(page, "sac-unit-register-refused")
+    assert_accessible(page, "the unit registration form with an error")
+    page.get_by_label("单位类型").select_option(value="organizing")
+    page.get_by_label("单位类别").select_option(label="地方标准化主管部门")
+    page.get_by_label("单位编号").fill(f"zj-samr-{uuid.uuid4().hex[:6]}")
+    page.get_by_label("所在地区（行政区划代码）").fill("330000")
+    page.get_by_role("button", name="登记单位").click()
+    expect(page.locator(".notice").first).to_contain_text("单位已登记")
+    expect(page.locator("main table")).to_contain_text("浙江省市场监督管理局")
+    assert_accessible(page, "the register of units")
 
     page.goto("/sac/applications")
     expect(page.get_by_role("heading", name="全部申报")).to_be_visible()

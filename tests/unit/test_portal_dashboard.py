@@ -18,9 +18,9 @@ CASE = {"number": "CXJD-2026-QY-001", "name": "国家技术标准创新基地（
 
 def officer_edge() -> FakeEdge:
     edge = FakeEdge(Account(role="officer", organization="SAC"))
-    edge.answer("intake", "my_applications", [{"stage": "draft", "base_type": "regional"},
-                                              {"stage": "draft", "base_type": "regional"},
-                                              {"stage": "recommended", "base_type": "domain", "domain": "EI.01"}])
+    edge.answer("intake", "application_counts", {"total": 3, "by_stage": {"draft": 2, "recommended": 1},
+                                                 "by_base_type": {"regional": 2, "domain": 1},
+                                                 "by_area": {"320100": 2, "EI.01": 1}})
     edge.answer("formal_review", "cases", {"items": [CASE], "counts": {}})
     return edge.answer("expert_review", "reviews", {"items": [], "counts": {}})
 
@@ -32,6 +32,14 @@ def test_the_dashboard_carries_its_chart_data_and_the_table_beneath_it():
     assert json.loads(data) == [["草稿", 2], ["已推荐", 1]]
     assert 'data-chart="stage-chart-data"' in page and " hidden>" in page  # shown only once ECharts draws it
     assert "<caption>按阶段</caption>" in page  # the table a browser without JavaScript reads
+    assert "本轮申报共 <strong>3</strong> 项" in page
+
+
+def test_the_dashboard_counts_the_whole_round_in_one_call_not_from_a_list():
+    edge = officer_edge()
+    client(edge).get("/sac")
+    assert edge.called("intake", "application_counts") == [{}]
+    assert edge.called("intake", "my_applications") == []
 
 
 def test_the_portal_serves_echarts_and_its_chart_script_itself():

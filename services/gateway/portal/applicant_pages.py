@@ -166,7 +166,7 @@ class ApplicantPages:
         if application is None:
             return page.not_found()
         return page.render("applicant/application.html", application=application, check=check,
-                           sections=plan_forms.SECTIONS, submit_error=None,
+                           sections=plan_forms.SECTIONS, submit_error=None, notices=_deadlines_near([application]),
                            breadcrumbs=_crumbs((application["name"], None)))
 
     @http("GET", "/applicant/applications/<application_id>/sections/<section>")
@@ -220,7 +220,7 @@ class ApplicantPages:
         return page.render(
             f"applicant/section_{section}.html", status=status, application=application, check=check,
             section=section, title=plan_forms.SECTION_TITLES[section], sections=plan_forms.SECTIONS,
-            content=content or {}, errors=errors, summary=summary,
+            content=content or {}, errors=errors, summary=summary, notices=_deadlines_near([application]),
             pending=plan_forms.check_by_field(problems, section), problems=problems,
             files=_files(application), checklist=plan_forms.qualification_requirements(problems, size),
             indicator_kinds=plan_forms.INDICATOR_KINDS, spare=plan_forms.SPARE_ROWS, units=units,
@@ -262,6 +262,19 @@ class ApplicantPages:
     def attachment_file(self, page, application_id, sha256):
         return attachment_response(page, application_id, sha256)
 
+    @http("GET", "/applicant/applications/<application_id>/files/<sha256>/preview")
+    @portal_page(roles=APPLICANT)
+    def attachment_preview(self, page, application_id, sha256):
+        """The file shown inside a page of the portal (预览), with its name, size and type."""
+        application, _ = _application_and_check(page, application_id)
+        file = (application or {}).get("files", {}).get(sha256) if application else None
+        if not file:
+            return page.not_found()
+        return page.render("applicant/preview.html", application=application, file={"sha256": sha256, **file},
+                           previewable=file.get("media_type") in PREVIEWABLE,
+                           breadcrumbs=_crumbs((application["name"], f"/applicant/applications/{application_id}"),
+                                               (file.get("name") or sha256[:12], None)))
+
     @http("POST", "/applicant/applications/<application_id>/submit")
     @portal_page(roles=APPLICANT)
     def submit(self, page, application_id):
@@ -289,14 +302,30 @@ class ApplicantPages:
         return response
 
 
+# The types a browser shows itself (intake types every upload by its content, never by its name).
+PREVIEWABLE = ("application/pdf", "image/jpeg", "image/png")
+# An uploaded file is another party's content: it runs nothing, loads nothing from elsewhere and may be
+# framed only by our own preview page. A PDF gets no `sandbox` directive: Chromium's PDF viewer refuses
+# to run in a sandboxed document (it would show "blocked" instead of the file); an image gets it too.
+FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; frame-ancestors 'self'"
+FILE_POLICIES = {"application/pdf": FILE_POLICY, "image/jpeg": FILE_POLICY + "; sandbox",
+                 "image/png": FILE_POLICY + "; sandbox"}
+
+
 def attachment_response(page, application_id: str, sha256: str) -> Response:
-    """An uploaded file as intake keeps it; PDFs and images open in the browser (a preview), the
-    name keeps its Chinese."""
+    """An uploaded file as intake keeps it: a PDF or an image shown in the browser (`inline`, its type
+    as intake found it, never sniffed), anything else downloaded; the name keeps its Chinese."""
     found = page.call("intake", "get_attachment", application_id=application_id, sha256=sha256)
+    media_type = found.get("media_type")
+    shown = media_type in PREVIEWABLE
     response = Response(base64.b64decode(found["content"]),
-                        mimetype=found.get("media_type") or "application/octet-stream")
-    name = found.get("name") or sha256[:12]
-    response.headers["Content-Disposition"] = content_disposition(name).replace("attachment", "inline", 1)
+                        mimetype=media_type if shown else "application/octet-stream")
+    disposition = content_disposition(found.get("name") or sha256[:12])
+    response.headers["Content-Disposition"] = disposition.replace("attachment", "inline", 1) if shown else disposition
+    response.headers["Content-Security-Policy"] = FILE_POLICIES.get(media_type, "default-src 'none'; sandbox")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"  # the preview page frames it; nobody else
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time, timedelta
 
-from services.gateway.portal import rendering
 from services.gateway.portal.officer_pages import REVIEW_STATES_ZH
 from services.gateway.portal.pages import form_errors, portal_page, redirect
 from services.gateway.problems import EdgeError
@@ -66,18 +65,7 @@ def _is_uuid(value) -> bool:
 
 
 class DecisionPages:
-    # -- every application, and the late-submission exception ------------------------------------
-
-    @http("GET", "/sac/applications")
-    @portal_page(roles=READERS)
-    def sac_applications(self, page):
-        stage = page.request.args.get("stage") or None
-        stage = stage if stage in rendering.STAGES_ZH else None
-        offset = max(0, _int(page.request.args.get("offset"), 0))
-        found = page.call("intake", "my_applications", stage=stage, limit=PAGE_SIZE + 1, offset=offset)
-        return page.render("sac/applications.html", items=found[:PAGE_SIZE], more=len(found) > PAGE_SIZE,
-                           stage=stage, offset=offset, page_size=PAGE_SIZE,
-                           breadcrumbs=_crumbs(("全部申报", None)))
+    # -- an application, and the late-submission exception (the list: round_pages) ----------------
 
     @http("GET", "/sac/applications/<application_id>")
     @portal_page(roles=READERS)
@@ -134,7 +122,11 @@ class DecisionPages:
             return page.not_found()
         review = page.call("expert_review", "get_review", application_id=application_id)
         opinions = page.call("expert_review", "opinions", application_id=application_id)
-        return page.render("sac/review.html", status=status, review=review, opinions=opinions,
+        experts = []
+        if page.account.role == "officer" and review.get("panel_id"):  # who may be added to the panel
+            experts = page.call("expert_review", "experts", limit=200, offset=0, field=None, region=None)
+        return page.render("sac/review.html", status=status, review=review, opinions=opinions, experts=experts,
+                           expert_names={e["expert_id"]: e["name"] for e in experts},
                            review_states_zh=REVIEW_STATES_ZH, approvable=review.get("state") in APPROVABLE,
                            declinable=review.get("state") in DECLINABLE, errors=errors or {}, summary=summary,
                            values=values or {}, exclusion_zh=exclusion_zh,

@@ -16,6 +16,7 @@ DIMENSIONS = (("necessity", "必要性"), ("feasibility", "可行性"), ("goals_
               ("safeguards", "保障措施"))
 RECOMMENDATIONS = (("pass", "通过"), ("pass_with_revisions", "修改后通过"), ("fail", "不通过"))
 # Services whose logs the auditor reads (the gateway keeps none).
+TIMELINE_PAGE = 50
 AUDITED = ("intake", "endorsement", "formal_review", "expert_review", "notification", "accounts")
 
 
@@ -110,15 +111,26 @@ class ExpertAuditPages:
     @http("GET", "/audit/applications/<application_id>")
     @portal_page(roles=("auditor",))
     def audit_timeline(self, page, application_id):
-        histories = []
-        for service in AUDITED_SERVICES:  # the services that hold applications (not accounts)
-            try:
-                histories.append(page.call(service, "audit_history", application_id=application_id))
-            except EdgeError as error:
-                if error.status not in (404, 503, 504):
-                    raise  # a service that knows nothing of it, or is down, leaves its part out
-        events = audit.merge_histories(histories)
+        events = application_events(page, application_id)
         if not events:
             return page.not_found()
-        return page.render("audit/timeline.html", application_id=application_id, events=events,
+        try:
+            offset = max(0, int(page.request.args.get("offset") or 0))
+        except ValueError:
+            offset = 0
+        return page.render("audit/timeline.html", application_id=application_id, events=events[offset:offset + TIMELINE_PAGE],
+                           total=len(events), offset=offset, page_size=TIMELINE_PAGE,
+                           more=offset + TIMELINE_PAGE < len(events),
                            breadcrumbs=[("审计", "/audit"), ("时间线", None)])
+
+
+def application_events(page, application_id: str) -> list[dict]:
+    """The application's events across the services, merged (shared.audit); [] for an unknown one."""
+    histories = []
+    for service in AUDITED_SERVICES:  # the services that hold applications (not accounts)
+        try:
+            histories.append(page.call(service, "audit_history", application_id=application_id))
+        except EdgeError as error:
+            if error.status not in (404, 503, 504):
+                raise  # a service that knows nothing of it, or is down, leaves its part out
+    return audit.merge_histories(histories)

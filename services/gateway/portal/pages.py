@@ -41,6 +41,13 @@ NOTICES = {
     "conflict_declared": ("success", "利益冲突已声明：今后不会安排您论证涉及该单位的申报。"),
     "concluded": ("success", "论证结论已提交。"),
     "marked_read": ("success", "已标记为已读。"),
+    "expert_registered": ("success", "专家已登记，可选入专家组；邀请其开设账户时填写专家编号。"),
+    "site_visit_scheduled": ("success", "现场审核已安排，专家组将收到通知。"),
+    "site_visit_recorded": ("success", "现场审核情况已记录。"),
+    "member_added": ("success", "专家已增补进专家组。"),
+    "revision_confirmed": ("success", "修改稿已确认，国家标准委可以作出批准决定。"),
+    "revision_requested": ("success", "已要求再次修改，申报单位将收到通知。"),
+    "unit_registered": ("success", "单位已登记，申报单位起草申报时即可选择。"),
 }
 
 # The page each role starts from after signing in.
