@@ -12,7 +12,7 @@ from services.endorsement import letter
 from services.intake import plan as plans
 from services.intake import printed_plan
 from shared.clock import BEIJING
-from shared.printable import render
+from shared.printable import font_family, render
 
 APPLICATION_ID = "9f8e9c66-edee-5c58-84bd-b3bf57333f67"
 NUMBER = "CXJD-2027-R-0001"
@@ -38,8 +38,8 @@ class _Setup:
 
 def evidence_pdf(title: str) -> bytes:
     """A one-page PDF standing for a certificate an applicant scans."""
-    html = (f'<html><body style="font-family: cjk; padding: 40mm 20mm; text-align: center">'
-            f'<h1 style="font-size: 24pt">{title}</h1><p>（样例证明材料）</p></body></html>')
+    html = (f"<html><head><style>body {{ font-family: {font_family()}; padding: 40mm 20mm; text-align: center }}"
+            f"</style></head><body><h1>{title}</h1><p>（样例证明材料）</p></body></html>")
     return render(html, title=title, created_at=SUBMITTED_AT)
 
 

@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 import qrcode
 import qrcode.image.svg
+from markupsafe import Markup
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.generic import RectangleObject
@@ -31,6 +32,7 @@ __all__ = [
     "appended",
     "chinese_date",
     "find_font",
+    "font_family",
     "image_data_uri",
     "qr_data_uri",
     "render",
@@ -44,6 +46,11 @@ FONT_CANDIDATES: tuple[tuple[str, int], ...] = (
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
     ("/usr/share/fonts/truetype/arphic/uming.ttc", 0),
 )
+# Each collection by the family name fontconfig knows it under: WeasyPrint finds a collection's
+# face through fontconfig by name (an @font-face `url()` of a .ttc is silently ignored, and
+# Latin text then falls back to DejaVu); another font (INNOBASE_CJK_FONT) loads by its path.
+FAMILIES = {"/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc": "WenQuanYi Zen Hei",
+            "/usr/share/fonts/truetype/arphic/uming.ttc": "AR PL UMing CN"}
 FONT_ENV = "INNOBASE_CJK_FONT"  # an explicit .ttf/.ttc path, for hosts laid out differently
 
 WATERMARK = "草稿 · 非正式文本"
@@ -90,7 +97,7 @@ def templates(directory: Path) -> Environment:
         autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
-    environment.globals.update(WATERMARK=WATERMARK)
+    environment.globals.update(WATERMARK=WATERMARK, font_family=font_family)
     environment.filters["chinese_date"] = chinese_date
     return environment
 
@@ -98,13 +105,12 @@ def templates(directory: Path) -> Environment:
 def render(html: str, *, title: str, created_at: datetime | None) -> bytes:
     """The HTML as A4 PDF bytes; the same inputs give the same bytes (the creation date is
     `created_at`, never the time of rendering)."""
-    from weasyprint import HTML  # imported on first use: it costs about a second
+    from weasyprint import CSS, HTML  # imported on first use: it costs about a second
 
     font_path, _ = find_font()
-    stylesheet = f'@font-face {{ font-family: "cjk"; src: url("{Path(font_path).as_uri()}"); }}'
-    from weasyprint import CSS
-
-    document = HTML(string=html).render(stylesheets=[CSS(string=stylesheet)])
+    stylesheets = [] if font_path in FAMILIES else [
+        CSS(string=f'@font-face {{ font-family: "cjk"; src: url("{Path(font_path).as_uri()}"); }}')]
+    document = HTML(string=html).render(stylesheets=stylesheets)
     document.metadata.title = title
     document.metadata.authors = []
     document.metadata.generator = "innobase"
@@ -112,6 +118,12 @@ def render(html: str, *, title: str, created_at: datetime | None) -> bytes:
     stamp = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     document.metadata.created = document.metadata.modified = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     return document.write_pdf(pdf_identifier=b"innobase", uncompressed_pdf=False)
+
+
+def font_family() -> Markup:
+    """The CSS font-family of the installed CJK font (templates: `{{ font_family() }}`)."""
+    path, _ = find_font()
+    return Markup(f'"{FAMILIES[path]}"' if path in FAMILIES else '"cjk"')
 
 
 def chinese_date(value: date | datetime | str | None, blank: str = "　　年　　月　　日") -> str:
