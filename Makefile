@@ -23,6 +23,7 @@ test: setup
 bench: setup
 	$(PY) -m benchmarks.propagation
 	$(PY) -m benchmarks.gateway
+	$(PY) -m benchmarks.printing
 
 setup: infra $(STAMP)
 

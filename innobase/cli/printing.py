@@ -44,7 +44,7 @@ def _verify_print(args) -> int:
     elif answer["in_log"]:
         current = "the current submitted version" if answer["is_current"] else "not the current submitted version"
         print(f"{answer['message']} of {answer['name']} (编号 {answer['number'] or '未编号'}, application "
-              f"{answer['application_id']}), submitted {answer['submitted_at']}, receipt {answer['receipt_number']}: "
+              f"{answer['application_id']}), submitted {answer['submitted_at']}: "
               f"{current}")
     else:
         print(f"not in the log: {answer['message']}" + (f" (digest {answer['digest']})" if answer["digest"] else ""))

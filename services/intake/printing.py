@@ -110,7 +110,8 @@ def verify_print(app, digest: str | None, document: bytes | None) -> dict:
     """Whether a digest read from paper, or a PDF, is a submitted version in the log: which
     application and version, and whether it is the application's current submitted version.
     Open to every caller, signed in or not: it shows what the paper itself carries (name,
-    number, version, date of submission) and whether it is current, never the plan's content."""
+    number, version, date of submission) and whether it is current, never the plan's content
+    (services/gateway/portal/verify_pages.py says why)."""
     if document is not None:
         pages = _pages(document)
         found = PRINTED_DIGEST.search("".join(pages))
@@ -136,14 +137,14 @@ def verify_print(app, digest: str | None, document: bytes | None) -> dict:
         "in_log": True, "digest": digest, "application_id": str(application.id), "number": application.number,
         "name": application.version_of(version)["plan"]["sections"]["basic"].get("name"),
         "plan_version": version, "current_plan_version": current, "is_current": version == current,
-        "receipt_number": row["receipt_number"], "submitted_at": row["submitted_at"].isoformat(),
+        "submitted_at": row["submitted_at"].isoformat(),
         "message": (f"submitted version {version}" + ("" if version == current
                                                       else f", superseded by version {current}")),
     }
 
 
 def _version_with_digest(app, digest: str) -> dict | None:
-    rows = app.query("SELECT application_id, plan_version, receipt_number, submitted_at FROM plan_versions"
+    rows = app.query("SELECT application_id, plan_version, submitted_at FROM plan_versions"
                      " WHERE digest = :d ORDER BY submitted_at DESC, plan_version DESC LIMIT 1", d=digest)
     return rows[0] if rows else None
 

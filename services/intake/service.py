@@ -144,7 +144,7 @@ class IntakeService(service_base(Intake)):
         """Anyone, signed in or not. Whether a printed plan is a submitted version in the log: by the `digest`
         printed on it, or by the PDF itself (`document`, base64; its text must be what the version prints to).
         Returns `{in_log, digest, message}` and, when in the log, `{application_id, number, name, plan_version,
-        current_plan_version, is_current, receipt_number, submitted_at}`; otherwise a `reason`
+        current_plan_version, is_current, submitted_at}`; otherwise a `reason`
         (`digest_not_logged`, `text_differs`, `no_digest_printed`). A draft's digest is never in the log."""
         document = blobs.decode(data["document"], field="document") if data["document"] is not None else None
         return printing.verify_print(self.app, data["digest"], document)

@@ -1,0 +1,73 @@
+"""Rendering the printed plan (附件2) and the recommendation letter with WeasyPrint: the first
+render of a plan in a fresh process (what a service instance's first `plan_pdf` costs once its
+modules are imported), the same plan rendered again, and, as the baseline of the same run, the
+one-page letter's first render in its own fresh process. The plan is sample A's
+(`innobase.print_samples`): every section filled, four evidence files appended, 26 pages.
+Target: the plan's first render under a second.
+
+Each figure is the median of `--runs` fresh processes (default 5), so the font lookup, the
+template compilation and WeasyPrint's first layout are inside "first"; the imports are timed
+apart (a service pays them at start-up: `shared.printable` imports WeasyPrint on first use).
+
+Run: `python -m benchmarks.printing [--runs 5]`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+
+from benchmarks import common
+
+TARGET_SECONDS = 1.0
+
+CHILD = r"""
+import json, time
+t0 = time.perf_counter()
+import weasyprint  # noqa: F401
+from innobase import print_samples
+imported = time.perf_counter() - t0
+document = {document!r}
+render = print_samples.plan_pdf if document == "plan" else print_samples.letter_pdf
+t1 = time.perf_counter(); first = render(); t2 = time.perf_counter()
+again = render(); t3 = time.perf_counter()
+from pypdf import PdfReader
+import io
+print(json.dumps({{"imported": imported, "first": t2 - t1, "again": t3 - t2,
+                  "pages": len(PdfReader(io.BytesIO(first)).pages), "same": first == again}}))
+"""
+
+
+def measure(document: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD.format(document=document)], cwd=common.ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    plans, letters = [], []
+    for _ in range(args.runs):  # alternate, so a busy moment of the machine falls on both
+        plans.append(measure("plan"))
+        letters.append(measure("letter"))
+
+    def median(rows: list[dict], key: str) -> float:
+        return statistics.median(row[key] for row in rows)
+
+    first = median(plans, "first")
+    print(f"printing: {args.runs} fresh processes each; sample plan {plans[0]['pages']} pages, "
+          f"letter {letters[0]['pages']} page(s); same bytes twice: {all(r['same'] for r in plans + letters)}")
+    print(f"  imports (WeasyPrint, templates)  {median(plans, 'imported') * 1000:7.0f} ms")
+    print(f"  letter, first render (baseline)  {median(letters, 'first') * 1000:7.0f} ms")
+    print(f"  plan, first render               {first * 1000:7.0f} ms  "
+          f"({first / median(letters, 'first'):.1f}× the letter; target < {TARGET_SECONDS * 1000:.0f} ms: "
+          f"{'met' if first < TARGET_SECONDS else 'NOT met'})")
+    print(f"  plan, rendered again             {median(plans, 'again') * 1000:7.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
