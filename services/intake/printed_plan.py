@@ -32,8 +32,8 @@ FILLING_NOTES = (
 DRAFT_LABEL = "草稿（未提交）"
 UNNUMBERED = "（待国家标准委编号）"  # the verification block's number before SAC assigns one
 VERIFY_PATH = "/verify"
-IMAGE_TYPES = {"image/png": "PNG 图片", "image/jpeg": "JPEG 图片"}
-KIND_NAMES = {"application/pdf": "PDF 文件", **IMAGE_TYPES}
+IMAGE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG"}
+KIND_NAMES = {"application/pdf": "PDF", **IMAGE_TYPES}
 TEMPLATES = templates(Path(__file__).resolve().parent / "print_templates")
 
 

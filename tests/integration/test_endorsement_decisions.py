@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
-import subprocess
 import time
 import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from kombu import Connection, Queue
+from pypdf import PdfReader
 
 from services.endorsement.application import Endorsement
 from services.endorsement.domain import quota_slot_id
@@ -30,6 +31,7 @@ from services.endorsement.errors import (
     WrongStage,
 )
 from shared.outbox import events_exchange
+from shared.printable import texts
 from tests.conftest import TEST_START
 from tests.support.clock import set_time
 from tests.support import messages
@@ -623,9 +625,8 @@ def test_the_endorsement_history_is_read_only_by_the_units_it_names_officers_and
 
 
 def letter_text(letter: dict) -> str:
-    pdf = base64.b64decode(letter["content"])
-    return "".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
-                                  check=True).stdout.decode("utf-8").split())
+    """The letter's text in the order it is drawn (pdftotext reorders the rotated watermark)."""
+    return "".join(texts(PdfReader(io.BytesIO(base64.b64decode(letter["content"]))).pages))
 
 
 def test_the_recommendation_letter_is_a_watermarked_preview_until_the_unit_enters_its_reference(upstream):

@@ -12,7 +12,7 @@ from pypdf import PdfReader, PdfWriter
 from innobase.supervisor import ROOT
 from shared.errors import InvalidInput
 from shared.printable import texts
-from tests.support.applications import OverRpc, complete_draft, prepare, submit_complete
+from tests.support.applications import OverRpc, complete_draft, prepare, printed_plan, submit_complete
 from tests.support.cluster import rpc, running, sql, token
 
 pytestmark = pytest.mark.integration
@@ -29,10 +29,8 @@ def cluster():
 def submitted(cluster, tmp_path_factory):
     setup = prepare(VIA)
     receipt = submit_complete(VIA, setup)
-    with VIA.intake(setup.applicant) as intake:
-        printed = intake.plan_pdf(application_id=receipt["application_id"])
     path = tmp_path_factory.mktemp("print") / "plan.pdf"
-    path.write_bytes(base64.b64decode(printed["content"]))
+    printed_plan(VIA, setup.applicant, receipt["application_id"], path)
     return setup, receipt, path
 
 
@@ -82,11 +80,8 @@ def test_a_pdf_edited_by_one_character_is_not_in_the_log(submitted, tmp_path):
 
 def test_a_drafts_print_is_not_in_the_log(cluster, tmp_path):
     setup = prepare(VIA)
-    draft = complete_draft(VIA, setup)
-    with VIA.intake(setup.applicant) as intake:
-        printed = intake.plan_pdf(application_id=draft["application_id"])
     path = tmp_path / "draft.pdf"
-    path.write_bytes(base64.b64decode(printed["content"]))
+    printed_plan(VIA, setup.applicant, complete_draft(VIA, setup)["application_id"], path)
     run = verify_print(str(path), "--json")
     assert run.returncode == 1
     assert '"reason": "digest_not_logged"' in run.stdout

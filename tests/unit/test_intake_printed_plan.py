@@ -171,7 +171,7 @@ def test_the_verification_block_carries_number_version_digest_and_a_qr_code_of_t
 def test_every_attachment_is_listed_and_pdf_and_image_evidence_is_appended(submitted):
     pages = pages_of(submitted)
     listing = pages[page_with(pages, "六、附件") - 1]
-    for expected in ["基地选址示意图选址示意图.pngPNG图片", "资质条件第1项证明材料资质证明.pdfPDF文件", PDF_SHA, PNG_SHA,
+    for expected in ["基地选址示意图选址示意图.pngPNG", "资质条件第1项证明材料资质证明.pdfPDF", PDF_SHA, PNG_SHA,
                      f"{len(EVIDENCE_PNG) / 1024:.1f}KB"]:
         assert expected in listing, expected
     after = pages[page_with(pages, "七、申报意见"):]
