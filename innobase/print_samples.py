@@ -86,16 +86,21 @@ def sample_plan() -> tuple[dict, dict[str, bytes]]:
     return frozen, {sha: contents[entry["name"]] for sha, entry in files.items()}
 
 
-def plan_pdf(draft: bool = False) -> bytes:
-    """Sample A's plan: its submitted version 1, numbered, stamped by its organizing unit; or,
-    with `draft`, its working copy before submission."""
+def plan_layout(draft: bool = False) -> tuple[dict, dict]:
+    """What `printed_plan.pdf` is given for sample A's plan: its submitted version 1, numbered,
+    stamped by its organizing unit; or, with `draft`, its working copy before submission."""
     frozen, evidence = sample_plan()
     digest = plans.digest(frozen)
     if draft:
-        return printed_plan.pdf(frozen, version_label=printed_plan.DRAFT_LABEL, digest=digest, number=None,
-                                submitted_at=None, evidence=evidence)
-    return printed_plan.pdf(frozen, version_label="第 1 版", digest=digest, number=NUMBER,
-                            submitted_at=SUBMITTED_AT, organizing_opinion=ORGANIZING_OPINION, evidence=evidence)
+        return frozen, dict(version_label=printed_plan.DRAFT_LABEL, digest=digest, number=None, submitted_at=None,
+                            evidence=evidence)
+    return frozen, dict(version_label="第 1 版", digest=digest, number=NUMBER, submitted_at=SUBMITTED_AT,
+                        organizing_opinion=ORGANIZING_OPINION, evidence=evidence)
+
+
+def plan_pdf(draft: bool = False) -> bytes:
+    frozen, layout = plan_layout(draft)
+    return printed_plan.pdf(frozen, **layout)
 
 
 def letter_facts(draft: bool = False) -> letter.LetterFacts:

@@ -17,7 +17,7 @@ from typing import Mapping
 from urllib.parse import urlencode
 
 from shared.clock import BEIJING
-from shared.printable import appended, chinese_date, image_data_uri, qr_data_uri, render, templates
+from shared.printable import appended, chinese_date, qr_png, render, resource_url, templates
 from services.intake import plan as plans
 from services.intake.domain import APPLICANT_CATEGORIES, UNIT_KIND_NAMES
 
@@ -77,27 +77,26 @@ def pdf(frozen: dict, *, version_label: str, digest: str, number: str | None,
     rows = attachments(frozen)
     footline = (f"编号：{number or '待编号'} · {version_label} · 摘要 SHA-256：{digest}"
                 + (" · 草稿，非正式文本" if draft else ""))
-    images = [{"title": a.title, "name": a.name, "src": image_data_uri(evidence[a.sha256], a.media_type)}
-              for a in _unique(rows) if a.media_type in IMAGE_TYPES and a.sha256 in evidence]
+    shown = [a for a in _unique(rows) if a.media_type in IMAGE_TYPES and a.sha256 in evidence]
+    pdfs = [evidence[a.sha256] for a in _unique(rows) if a.media_type == "application/pdf" and a.sha256 in evidence]
+    resources = {a.sha256: (evidence[a.sha256], a.media_type) for a in shown}
+    if not draft:
+        resources["qr"] = (qr_png(verification_url(digest)), "image/png")
     html = TEMPLATES.get_template("plan.html").render(
         title=f"{frozen['sections']['basic'].get('name') or '国家技术标准创新基地'} 申报方案",
         draft=draft, number=number, unnumbered=UNNUMBERED, version_label=version_label, digest=digest, footline=footline,
-        verify_page=portal_url() + VERIFY_PATH, qr=None if draft else qr_data_uri(verification_url(digest)),
+        verify_page=portal_url() + VERIFY_PATH, qr=None if draft else resource_url("qr"),
         cover=_cover(frozen["sections"]["basic"], submitted_at), notes=FILLING_NOTES,
         titles=plans.SECTION_TITLES, basic=_basic(frozen["sections"]["basic"]),
         narratives=_narratives(frozen), goals=_goals(frozen["sections"].get("goals") or {}),
         attachments=[{"title": a.title, "name": a.name, "kind": a.kind, "size": a.size_text, "sha256": a.sha256}
                      for a in rows],
         opinions=_opinions(frozen["sections"].get("applicant_opinion") or {}, organizing_opinion),
-        images=images,
+        images=[{"title": a.title, "name": a.name, "src": resource_url(a.sha256)} for a in shown],
+        overlay=bool(pdfs),
     )
-    body = render(html, title="国家技术标准创新基地申报方案", created_at=submitted_at)
-    pdfs = [evidence[a.sha256] for a in _unique(rows) if a.media_type == "application/pdf" and a.sha256 in evidence]
-    overlay = None
-    if pdfs:
-        overlay = render(TEMPLATES.get_template("overlay.html").render(title="", draft=draft, footline=footline),
-                         title="", created_at=submitted_at)
-    return appended(body, pdfs, overlay)
+    body = render(html, title="国家技术标准创新基地申报方案", created_at=submitted_at, resources=resources)
+    return appended(body, pdfs, overlay_last=bool(pdfs))
 
 
 def attachments(frozen: dict) -> list[Attachment]:

@@ -12,14 +12,24 @@ from pypdf import PdfReader
 
 from innobase.samples import tiny_pdf
 from shared import printable
-from shared.printable import WATERMARK, FontNotFound, appended, chinese_date, qr_data_uri, render, templates, texts
+from shared.printable import (
+    WATERMARK,
+    FontNotFound,
+    appended,
+    chinese_date,
+    qr_png,
+    render,
+    resource_url,
+    templates,
+    texts,
+)
 
 pytestmark = [
     pytest.mark.unit,
     pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils is not installed"),
 ]
 AT = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
-TEMPLATES = templates(Path(__file__).parent)  # only print_base.html and overlay.html are found
+TEMPLATES = templates(Path(__file__).parent)  # only the shared print_base.html is found
 
 
 def page(body: str, draft: bool = False) -> str:
@@ -64,23 +74,30 @@ def test_the_qr_code_decodes_to_its_text(tmp_path):
     from PIL import Image
 
     url = "http://127.0.0.1:8080/verify?digest=" + "ab" * 32
-    (tmp_path / "qr.pdf").write_bytes(render(page(f'<img src="{qr_data_uri(url)}" style="width: 40mm">'),
-                                             title="t", created_at=AT))
+    (tmp_path / "qr.pdf").write_bytes(render(page(f'<img src="{resource_url("qr")}" style="width: 40mm">'),
+                                             title="t", created_at=AT, resources={"qr": (qr_png(url), "image/png")}))
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(tmp_path / "qr.pdf"), str(tmp_path / "qr")], check=True)
     image = Image.open(next(tmp_path.glob("qr*.png")))
     assert [code.text for code in zxingcpp.read_barcodes(image)] == [url]
 
 
 def test_appended_attachments_start_on_a_recto_scaled_to_a4_and_the_total_is_even():
-    document = render(page("<p>正文</p>"), title="t", created_at=AT)  # one page
-    overlay = render(TEMPLATES.get_template("overlay.html").render(title="", draft=True, footline="页脚"),
-                     title="", created_at=AT)
+    # one page of text, and the page to lay over the attachments' pages
+    document = render(page('<p>正文</p><p style="break-before: page">页脚</p>'), title="t", created_at=AT)
     letter_size = tiny_pdf("letter").replace(b"[0 0 595 842]", b"[0 0 612 792]")
-    out = PdfReader(io.BytesIO(appended(document, [letter_size, tiny_pdf("a4")], overlay)))
+    out = PdfReader(io.BytesIO(appended(document, [letter_size, tiny_pdf("a4")], overlay_last=True)))
     # 1 body, 2 blank verso, 3 the first attachment, 4 blank verso, 5 the second, 6 blank: even
     assert len(out.pages) == 6
     assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in out.pages} == {(595, 842)}
     assert all("页脚" in text for text in texts(out.pages[1:]))
+
+
+def test_a_document_fetches_nothing_but_the_resources_it_was_given(tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(qr_png("not to be printed"))
+    content = render(page(f'<img src="{secret.as_uri()}"><img src="{resource_url("other")}">'), title="t",
+                     created_at=AT, resources={})
+    assert not PdfReader(io.BytesIO(content)).pages[0].images
 
 
 def test_a_document_without_attachments_and_an_even_count_is_left_as_it_is():
