@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from benchmarks import common
 TARGET_SECONDS = 1.0
 
 CHILD = r"""
-import json, time
+import json, os, time
 t0 = time.perf_counter()
 import weasyprint  # noqa: F401
 from innobase import print_samples
@@ -38,11 +39,12 @@ if document == "plan":  # the inputs are built first: only the rendering is time
 else:
     facts = print_samples.letter_facts()
     render = lambda: letter.pdf(facts)
-t1 = time.perf_counter(); first = render(); t2 = time.perf_counter()
-again = render(); t3 = time.perf_counter()
+c1 = time.process_time(); t1 = time.perf_counter(); first = render(); t2 = time.perf_counter(); c2 = time.process_time()
+again = render(); t3 = time.perf_counter(); c3 = time.process_time()
 from pypdf import PdfReader
 import io
 print(json.dumps({{"imported": imported, "first": t2 - t1, "again": t3 - t2,
+                  "first_cpu": c2 - c1, "again_cpu": c3 - c2, "load": os.getloadavg()[0],
                   "pages": len(PdfReader(io.BytesIO(first)).pages), "same": first == again}}))
 """
 
@@ -67,13 +69,16 @@ def main() -> None:
 
     first = median(plans, "first")
     print(f"printing: {args.runs} fresh processes each; sample plan {plans[0]['pages']} pages, "
-          f"letter {letters[0]['pages']} page(s); same bytes twice: {all(r['same'] for r in plans + letters)}")
-    print(f"  imports (WeasyPrint, templates)  {median(plans, 'imported') * 1000:7.0f} ms")
-    print(f"  letter, first render (baseline)  {median(letters, 'first') * 1000:7.0f} ms")
-    print(f"  plan, first render               {first * 1000:7.0f} ms  "
-          f"({first / median(letters, 'first'):.1f}× the letter; target < {TARGET_SECONDS * 1000:.0f} ms: "
-          f"{'met' if first < TARGET_SECONDS else 'NOT met'})")
-    print(f"  plan, rendered again             {median(plans, 'again') * 1000:7.0f} ms")
+          f"letter {letters[0]['pages']} page(s); same bytes twice: {all(r['same'] for r in plans + letters)}; "
+          f"load average {median(plans, 'load'):.1f} on {os.cpu_count()} cores")
+    print("                                    wall ms   CPU ms")
+    print(f"  imports (WeasyPrint, templates)  {median(plans, 'imported') * 1000:7.0f}")
+    for label, rows, key in (("letter, first render (baseline)", letters, "first"),
+                             ("plan, first render", plans, "first"), ("plan, rendered again", plans, "again")):
+        print(f"  {label:<32} {median(rows, key) * 1000:7.0f}  {median(rows, key + '_cpu') * 1000:7.0f}")
+    print(f"  the plan's first render: {first / median(letters, 'first'):.1f}× the letter's; "
+          f"target < {TARGET_SECONDS * 1000:.0f} ms: {'met' if first < TARGET_SECONDS else 'NOT met'} (wall), "
+          f"{'met' if median(plans, 'first_cpu') < TARGET_SECONDS else 'NOT met'} (CPU)")
 
 
 if __name__ == "__main__":

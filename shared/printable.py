@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import zlib
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -19,8 +20,16 @@ from typing import Iterable, Mapping, Sequence
 import qrcode
 from markupsafe import Markup
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from pypdf import PdfReader, PdfWriter, Transformation
-from pypdf.generic import RectangleObject
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    IndirectObject,
+    NameObject,
+    RectangleObject,
+    StreamObject,
+)
 
 __all__ = [
     "A4_POINTS",
@@ -181,33 +190,58 @@ def appended(document: bytes, attachments: Sequence[bytes], overlay_last: bool =
     writer = PdfWriter(clone_from=reader)
     cover = None
     if overlay_last:
-        cover = reader.pages[-1]
+        cover = writer._add_object(_form(writer.pages[-1], writer))
         writer.remove_page(len(writer.pages) - 1)
     width, height = A4_POINTS
 
-    def blank():
+    def page_of(drawn: list[tuple[IndirectObject, tuple[float, ...]]]) -> None:
+        """A new A4 page drawing each form XObject under its matrix (the overlay last, on top)."""
         page = writer.add_blank_page(width, height)
-        if cover is not None:
-            page.merge_page(cover)
+        forms = [*drawn, *([(cover, (1, 0, 0, 1, 0, 0))] if cover is not None else [])]
+        names = DictionaryObject({NameObject(f"/F{i}"): form for i, (form, _) in enumerate(forms)})
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): names})
+        drawing = DecodedStreamObject()
+        drawing.set_data(b"".join(b"q %s cm /F%d Do Q\n" % (" ".join(f"{v:.4f}" for v in matrix).encode(), i)
+                                  for i, (_, matrix) in enumerate(forms)))
+        page[NameObject("/Contents")] = writer._add_object(drawing)
 
     for attachment in attachments:
         if len(writer.pages) % 2:
-            blank()
+            page_of([])
         for source in PdfReader(io.BytesIO(attachment)).pages:
-            page = writer.add_blank_page(width, height)
             box = source.mediabox
             scale = min(width / float(box.width), height / float(box.height))
             dx = (width - float(box.width) * scale) / 2 - float(box.left) * scale
             dy = (height - float(box.height) * scale) / 2 - float(box.bottom) * scale
-            page.merge_transformed_page(source, Transformation().scale(scale).translate(dx, dy))
-            page.mediabox = RectangleObject((0, 0, width, height))
-            if cover is not None:
-                page.merge_page(cover)
+            page_of([(writer._add_object(_form(source, writer)), (scale, 0, 0, scale, dx, dy))])
     if len(writer.pages) % 2:
-        blank()
+        page_of([])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _form(page, writer: PdfWriter) -> StreamObject:
+    """A page as a form XObject of `writer`: drawn whole by one operator, its content never
+    parsed (pypdf's `merge_page` parses both pages' content, most of the cost of appending)."""
+    contents = page.get("/Contents")
+    contents = contents.get_object() if contents is not None else None
+    if contents is None:
+        data = b""
+    elif isinstance(contents, ArrayObject):
+        data = b"\n".join(part.get_object().get_data() for part in contents)
+    else:
+        data = contents.get_data()
+    form = StreamObject()
+    form._data = zlib.compress(data)
+    resources = page.get("/Resources")
+    form.update({
+        NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): RectangleObject(page.mediabox),
+        NameObject("/Resources"): resources.get_object().clone(writer) if resources is not None else DictionaryObject(),
+        NameObject("/Filter"): NameObject("/FlateDecode"),
+    })
+    return form
 
 
 def texts(pages: Iterable) -> list[str]:
