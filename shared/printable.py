@@ -107,6 +107,7 @@ def templates(directory: Path) -> Environment:
     )
     environment.globals.update(WATERMARK=WATERMARK, font_family=font_family, resource_url=resource_url)
     environment.filters["chinese_date"] = chinese_date
+    environment.filters["css_string"] = css_string
     return environment
 
 
@@ -135,6 +136,11 @@ def render(html: str, *, title: str, created_at: datetime | None,
     stamp = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
     document.metadata.created = document.metadata.modified = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
     return document.write_pdf(pdf_identifier=b"innobase", uncompressed_pdf=False)
+
+
+def css_string(text: str) -> Markup:
+    """`text` as the inside of a CSS string literal (`content`, `string-set`)."""
+    return Markup("".join(f"\\{ord(c):x} " if c in '"\\<>\n' or ord(c) < 32 else c for c in str(text)))
 
 
 def font_family() -> Markup:
