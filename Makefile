@@ -32,6 +32,7 @@ bench: setup
 	$(PY) -m benchmarks.propagation
 	$(PY) -m benchmarks.gateway
 	$(PY) -m benchmarks.portal
+	$(PY) -m benchmarks.printing
 
 setup: infra $(STAMP)
 

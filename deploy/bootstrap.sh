@@ -17,7 +17,9 @@ AMQP_PORT="${INNOBASE_AMQP_PORT:-5672}"
 VHOSTS="${INNOBASE_VHOSTS:-innobase innobase_test innobase_bench}"
 WAIT="${BOOTSTRAP_WAIT:-60}"
 APT_TIMEOUT="${BOOTSTRAP_APT_TIMEOUT:-900}"
-OS_PACKAGES=(fonts-wqy-zenhei fonts-arphic-uming poppler-utils chromium chromium-driver)
+# Pango and HarfBuzz's subsetter: what WeasyPrint loads to lay out and embed the printed documents
+OS_PACKAGES=(fonts-wqy-zenhei fonts-arphic-uming poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+             chromium chromium-driver)
 
 say()  { echo "bootstrap: $*"; }
 die()  { echo "bootstrap: ERROR: $*" >&2; exit 1; }

@@ -12,6 +12,8 @@
   innobase audit replay SERVICE        replay a service's whole log into memory, with its rate
   innobase rebuild SERVICE             drop and rebuild a service's read models from its log
   innobase demo                        sample applications through all six stages of the running system
+  innobase print-sample plan|letter --out FILE.pdf [--draft]   a sample's printed plan or letter, no system needed
+  innobase verify-print FILE.pdf | --digest D   is a printed plan a submitted version in the log?
 
 Each command group is one module of this package with an `add_parser(subparsers)`;
 a new group is a new module, found here without editing this file.

@@ -284,6 +284,7 @@ class ReviewItem(Aggregate):
         self.organizing_scan: dict | None = None
         self.stamped_plan_scan: dict | None = None
         self.recommendation_letter: dict | None = None
+        self.letter_reference: dict | None = None  # {"reference": 发文字号, "issued_on": ISO date}
         self.quota_slot: str | None = None
         self.quota_slot_id: str | None = None
         self.year: int | None = None
@@ -361,6 +362,17 @@ class ReviewItem(Aggregate):
         self.year = year
         self.stamped_plan_scan = stamped_plan_scan
         self.recommendation_letter = recommendation_letter
+
+    def number_letter(self, actor: dict, reference: str, today: date) -> None:
+        """The recommending unit enters the 发文字号 of its recommendation letter (推荐函): the
+        letter then prints as issued that day, without the preview's watermark. A later entry
+        replaces it (a letter reissued under another number)."""
+        self.require_stage(FORWARDED)
+        self._letter_numbered(reference=reference, issued_on=today.isoformat(), actor=actor)
+
+    @event("LetterNumbered")
+    def _letter_numbered(self, reference: str, issued_on: str, actor: dict) -> None:
+        self.letter_reference = {"reference": reference, "issued_on": issued_on}
 
     def decline(self, actor: dict, reason: str) -> None:
         """The recommending unit will not recommend: the application ends here."""

@@ -1,16 +1,19 @@
-"""The draft recommendation letter (推荐函) a recommending unit prints, signs and stamps
-before uploading its scan: filled from the application it recommends."""
+"""The recommendation letter (推荐函) a recommending unit prints, stamps and uploads: an official
+letter filled from the application it recommends, with the 发文字号 the unit entered. Until
+it entered one the letter is a preview, watermarked 草稿 · 非正式文本 on every page."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 
-from shared.printable import Document, Heading, KeyValues, Paragraph
+from shared.printable import chinese_date, render, templates
 from shared.reference import catalogue
 from shared.reference.regions import region_name
 
 BASE_TYPE_LABELS = {"regional": "区域（综合）", "domain": "领域（专业）", "international": "国际"}
 BLANK = "＿＿＿＿＿＿"
+TEMPLATES = templates(Path(__file__).resolve().parent / "print_templates")
 
 
 @dataclass(frozen=True)
@@ -25,23 +28,22 @@ class LetterFacts:
     applicant_credit_code: str | None
     organizing_unit_name: str
     recommending_unit_name: str
+    recommending_region: str | None    # the unit's registered region: its jurisdiction (区域范围)
     recommending_contact: dict | None
-    opinion: dict | None
     plan_version: int
     digest: str
     receipt_number: str
     drafted_at: datetime
+    reference: str | None = None       # 发文字号, e.g. 苏政函〔2027〕12号, entered by the unit
+    issued_on: date | None = None      # the day it entered the 发文字号: the letter's date
+
+    @property
+    def is_preview(self) -> bool:
+        return self.reference is None
 
 
 def title_of(facts: LetterFacts) -> str:
     return f"关于推荐{facts.applicant_name}申报国家技术标准创新基地的函"
-
-
-def _region(code: str | None) -> str:
-    if not code:
-        return BLANK
-    name = region_name(code)
-    return f"{name}（{code}）" if name else code
 
 
 def _domain(code: str | None) -> str:
@@ -53,70 +55,51 @@ def _domain(code: str | None) -> str:
     return f"{catalogue.domain(found.parent).name} · {found.name}（{found.code}）"
 
 
-def _scope(facts: LetterFacts) -> tuple[str, str]:
-    if facts.base_type == "regional":
-        return "所在区域", _region(facts.region)
-    return "所属领域", _domain(facts.domain)
+def jurisdiction(facts: LetterFacts) -> str:
+    """The recommending unit's own region (its 区域范围), e.g. 江苏省: where a regional base it
+    recommends lies, not the base's city."""
+    return (region_name(facts.recommending_region) if facts.recommending_region else None) or BLANK
 
 
 def _commitment(facts: LetterFacts) -> str | None:
-    """The unit's own statement of the guide's §四 quota, which it signs."""
+    """The unit's own statement of the guide's §四 quota, which it stamps."""
     if facts.base_type == "regional":
-        return (f"我单位确认：本年度在{_region(facts.region)}区域范围内，仅推荐此一个区域（综合）"
+        return (f"我单位承诺：本年度在{jurisdiction(facts)}行政区域范围内，仅推荐此一个区域（综合）"
                 f"创新基地申报方案。")
     if facts.base_type == "domain":
         first = catalogue.first_level_of(facts.domain) if facts.domain else None
         scope = catalogue.domain(first).name if first else _domain(facts.domain)
-        return f"我单位确认：本年度在{scope}及相近领域范围内，仅推荐此一个领域（专业）创新基地申报方案。"
+        return f"我单位承诺：本年度在{scope}及相近领域范围内，仅推荐此一个领域（专业）创新基地申报方案。"
     return None
 
 
-def _opinion(opinion: dict | None) -> str:
-    if not opinion:
-        return BLANK
-    return f"{opinion['text']}（负责人：{opinion['head']}，{opinion['date']}）"
+def _where(facts: LetterFacts) -> str:
+    if facts.base_type == "regional":
+        name = region_name(facts.region) if facts.region else None
+        return f"所在区域为{name or facts.region or BLANK}"
+    return f"所属领域为{_domain(facts.domain)}"
 
 
-def recommendation_letter(facts: LetterFacts) -> Document:
-    """The letter as a printable document: the body, the particulars, the signature block."""
-    contact = facts.recommending_contact or {}
-    scope_label, scope = _scope(facts)
-    type_label = BASE_TYPE_LABELS[facts.base_type]
-    blocks = [
-        Paragraph("国家标准化管理委员会："),
-        Paragraph(
-            f"根据《国家技术标准创新基地管理办法（试行）》和《国家技术标准创新基地申报指南》，"
-            f"{facts.organizing_unit_name}已对{facts.applicant_name}编制的《国家技术标准创新基地申报方案》"
-            f"审核盖章并报送我单位。经审核，该申报方案符合申报要求，现推荐{facts.applicant_name}"
-            f"申报{facts.name}。"
-        ),
-        Heading("推荐事项", 2),
-        KeyValues([
-            ("创新基地名称", facts.name),
-            ("创新基地类型", type_label),
-            (scope_label, scope),
-            ("申报单位", facts.applicant_name),
-            ("统一社会信用代码", facts.applicant_credit_code or BLANK),
-            ("申报组织单位", facts.organizing_unit_name),
-            ("申报组织单位意见", _opinion(facts.opinion)),
-            ("推荐单位", facts.recommending_unit_name),
-            ("申报方案", f"第 {facts.plan_version} 版；回执号 {facts.receipt_number}；摘要 {facts.digest}"),
-        ]),
+def body(facts: LetterFacts) -> list[str]:
+    credit = f"（统一社会信用代码：{facts.applicant_credit_code or BLANK}）"
+    paragraphs = [
+        f"根据《国家技术标准创新基地管理办法（试行）》和《国家技术标准创新基地申报指南》，"
+        f"{facts.organizing_unit_name}已对{facts.applicant_name}{credit}编制的《国家技术标准创新基地申报方案》"
+        f"审核盖章并报送我单位。经审核，该申报方案符合申报要求，现推荐{facts.applicant_name}申报"
+        f"{facts.name}，创新基地类型为{BASE_TYPE_LABELS[facts.base_type]}，{_where(facts)}。",
+        f"所推荐的申报方案为第{facts.plan_version}版（申报回执号：{facts.receipt_number}；"
+        f"摘要SHA-256：{facts.digest}）。",
     ]
     commitment = _commitment(facts)
-    if commitment:
-        blocks.append(Paragraph(commitment))
-    blocks += [
-        Paragraph("特此函告。"),
-        Paragraph(f"联系人：{contact.get('name') or BLANK}    联系电话：{contact.get('phone') or BLANK}"),
-        Paragraph(f"推荐单位（公章）：{facts.recommending_unit_name}\n负责人（签字）：{BLANK}\n\n"
-                  f"{' ' * 40}年    月    日"),
-    ]
-    return Document(
-        title=title_of(facts),
-        subtitle="（草稿：打印后由负责人签字、加盖推荐单位公章，扫描上传）",
-        header_left=f"申报回执号：{facts.receipt_number}",
-        header_right=f"申报方案第 {facts.plan_version} 版",
-        blocks=blocks,
-        created_at=facts.drafted_at,
+    return paragraphs + ([commitment] if commitment else [])
+
+
+def pdf(facts: LetterFacts) -> bytes:
+    """The letter as A4 PDF bytes; a preview (no 发文字号 yet) carries the draft watermark."""
+    contact = facts.recommending_contact or {}
+    html = TEMPLATES.get_template("letter.html").render(
+        title=title_of(facts), draft=facts.is_preview, reference=facts.reference, body=body(facts),
+        unit=facts.recommending_unit_name, issued_on=chinese_date(facts.issued_on),
+        contact_name=contact.get("name") or BLANK, contact_phone=contact.get("phone") or BLANK,
     )
+    return render(html, title=title_of(facts), created_at=facts.drafted_at)

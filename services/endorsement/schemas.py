@@ -79,3 +79,14 @@ class Reasoned(Decision):
 
 class QuotaQuery(Schema):
     year = fields.Integer(load_default=None, validate=validate.Range(min=2000, max=2100))
+
+
+# 发文字号 as GB/T 9704 writes it: the issuing organ's code, the year in 〔〕, the serial, 号.
+LETTER_REFERENCE = validate.Regexp(
+    r"^[^\s〔〕]{1,20}〔[0-9]{4}〕[0-9]{1,6}号$",
+    error="A 发文字号 reads like 苏政函〔2027〕12号: the organ's code, the year in 〔〕, the serial number, 号.")
+
+
+class NumberLetter(Decision):
+    reference = fields.String(required=True, validate=LETTER_REFERENCE,
+                              metadata={"description": "发文字号 of the recommendation letter, e.g. 苏政函〔2027〕12号"})

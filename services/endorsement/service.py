@@ -1,7 +1,7 @@
 """Endorsement's nameko entrypoints: the organizing and recommending units' decisions and
 queues, and the reaction to intake's, formal review's and expert review's events."""
 import shared.process  # noqa: F401  (first: green psycopg2, the clock)
-from services.endorsement import schemas
+from services.endorsement import letter_printing, schemas
 from services.endorsement.application import Endorsement
 from shared.consumer import integration_events
 from shared.rpc import command, service_base
@@ -100,10 +100,19 @@ class EndorsementService(service_base(Endorsement)):
         base64-encoded; an unknown `sha256` is `ScanNotFound`."""
         return self.app.scan(caller, data["application_id"], data["sha256"])
 
+    @command(schemas.NumberLetter)
+    def number_recommendation_letter(self, caller, data):
+        """Recommending unit named by the application, while it awaits the unit's decision. Records the
+        发文字号 (`reference`, e.g. 苏政函〔2027〕12号) of its recommendation letter, dated today (Beijing
+        time) (`LetterNumbered`, in the log; a later entry replaces it): the letter then prints as issued,
+        without the preview's watermark. Returns the item with `letter_reference`."""
+        return letter_printing.number_letter(self.app, caller, data)
+
     @command(schemas.ApplicationRef)
     def recommendation_letter_pdf(self, caller, data):
-        """Recommending unit named by the application, officer, auditor. The draft
-        recommendation letter (关于推荐…申报国家技术标准创新基地的函), A4 in Chinese, filled from
-        the forwarded application, to print, sign and stamp. Returns `{file_name, media_type,
-        content}` with the PDF base64-encoded."""
-        return self.app.recommendation_letter_pdf(caller, data["application_id"])
+        """Recommending unit named by the application, officer, auditor. The recommendation letter
+        (关于推荐…申报国家技术标准创新基地的函) as an official letter, A4 in Chinese, filled from the
+        forwarded application: its 发文字号 and date once entered (`number_recommendation_letter`), to
+        print and stamp; before that a `preview` watermarked 草稿 · 非正式文本. Returns `{file_name,
+        media_type, preview, reference, content}` with the PDF base64-encoded."""
+        return letter_printing.letter_pdf(self.app, caller, data["application_id"])

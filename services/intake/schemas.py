@@ -8,7 +8,7 @@ a milestone falls inside the construction period, a file reference is a SHA-256.
 import math
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from shared.blobs import MAX_BYTES, SHA256_ERROR, SHA256_PATTERN
 from shared.contracts import BASE_TYPES, SECTIONS
@@ -415,3 +415,30 @@ class SaveSection(ApplicationRef):
         except ValidationError as exc:
             raise ValidationError({"content": exc.messages}) from None
         return data
+
+
+def _typed_digest(value):
+    """A digest as typed from paper: spaces and line breaks dropped, any case."""
+    return "".join(value.split()).lower() if isinstance(value, str) else value
+
+
+class VerifyPrint(Schema):
+    """A digest read from a printed plan, or the PDF itself (base64; its printed digest is read
+    from it), or both (they must agree)."""
+
+    digest = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Regexp(SHA256_PATTERN, error="A digest is 64 hex digits (摘要 SHA-256)."),
+                           metadata={"description": "the 64 hex digits of 摘要 SHA-256; spaces are ignored"})
+    document = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_BYTES * 4 // 3 + 4),
+                             metadata={"description": "the PDF, base64-encoded"})
+
+    @pre_load
+    def _normalize(self, data, **_):
+        if isinstance(data, dict) and "digest" in data:
+            return {**data, "digest": _typed_digest(data["digest"])}
+        return data
+
+    @validates_schema
+    def _something(self, data, **_):
+        if data.get("digest") is None and data.get("document") is None:
+            raise ValidationError("give the digest printed on the paper, or the PDF", "digest")

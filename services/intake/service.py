@@ -2,8 +2,9 @@
 their applications; SAC officers keep the register of units and record exceptions;
 the reactions to later stages that reopen sections or move the stage on."""
 import shared.process  # noqa: F401  (first: green psycopg2, the clock)
-from services.intake import schemas, search
+from services.intake import printing, schemas, search
 from services.intake.application import Intake
+from shared import blobs
 from shared.consumer import integration_events
 from shared.rpc import command, service_base
 
@@ -132,9 +133,21 @@ class IntakeService(service_base(Intake)):
     @command(schemas.VersionRef)
     def plan_pdf(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert. The printable plan (申报方案) as an A4
-        PDF in 附件2's order, with number, version and digest on every page; base64 `content`.
-        `version` as in `get_application`; the working copy prints as a preview marked 草稿."""
-        return self.app.plan_pdf(caller, data["application_id"], data["version"])
+        PDF laid out as 附件2 for a double-sided, bound print, its PDF and image evidence appended, and a
+        verification block (number, version, digest, QR code of the portal's `/verify` page) on the last page
+        of the plan; base64 `content`. `version` as in `get_application`; the working copy prints as a draft
+        watermarked 草稿 · 非正式文本 on every page."""
+        return printing.plan_pdf(self.app, caller, data["application_id"], data["version"])
+
+    @command(schemas.VerifyPrint)
+    def verify_print(self, caller, data):
+        """Anyone, signed in or not. Whether a printed plan is a submitted version in the log: by the `digest`
+        printed on it, or by the PDF itself (`document`, base64; its text must be what the version prints to).
+        Returns `{in_log, digest, message}` and, when in the log, `{application_id, number, name, plan_version,
+        current_plan_version, is_current, submitted_at}`; otherwise a `reason`
+        (`digest_not_logged`, `text_differs`, `no_digest_printed`). A draft's digest is never in the log."""
+        document = blobs.decode(data["document"], field="document") if data["document"] is not None else None
+        return printing.verify_print(self.app, data["digest"], document)
 
     @command(schemas.ApplicationsQuery)
     def my_applications(self, caller, data):

@@ -147,7 +147,7 @@ def test_a_plan_is_submitted_returned_corrected_forwarded_and_recommended(page, 
     assert_accessible(page, "the recommending unit's queue")
     link.first.click()
     with page.expect_download() as letter:
-        page.get_by_role("link", name="下载推荐函草稿 PDF").click()
+        page.get_by_role("link", name="下载推荐函 PDF").click()
     assert open(letter.value.path(), "rb").read(5) == b"%PDF-"
     page.get_by_role("button", name="推荐", exact=True).click()
     expect(page.locator(".error-summary")).to_contain_text("请上传推荐函扫描件")

@@ -124,6 +124,39 @@ def test_a_printed_plan_downloads_as_a_pdf_with_its_chinese_file_name(played, sy
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
 
 
+def test_the_printed_plans_qr_code_opens_the_portals_verification_for_anyone_holding_the_paper(played, system,
+                                                                                               tmp_path):
+    import subprocess
+
+    import zxingcpp
+    from PIL import Image
+    from pypdf import PdfReader
+
+    from shared.printable import texts
+
+    outcome, _, demo = played
+    applicant = next(b for party, b in demo.browsers.items() if party[1] == "applicant")
+    app_id = next(case["application_id"] for case in outcome.values()
+                  if applicant.get(f"/api/v1/applications/{case['application_id']}", expect=(200, 404)).ok)
+    versions = applicant.get(f"/api/v1/applications/{app_id}/versions").json()
+    latest = max(v["plan_version"] for v in (versions["items"] if isinstance(versions, dict) else versions))
+    pdf = tmp_path / "plan.pdf"
+    pdf.write_bytes(applicant.get(f"/api/v1/applications/{app_id}/plan.pdf?version={latest}").content)
+    pages = texts(PdfReader(pdf).pages)
+    seven = next(i for i, page in enumerate(pages, 1) if "七、申报意见" in page)
+    subprocess.run(["pdftoppm", "-r", "150", "-f", str(seven), "-l", str(seven), "-png", str(pdf),
+                    str(tmp_path / "seven")], check=True)
+    [code] = zxingcpp.read_barcodes(Image.open(next(tmp_path.glob("seven*.png"))))
+    assert code.text.startswith(f"{system['url']}/verify?digest=")
+    digest = code.text.rsplit("=", 1)[1]
+    page = requests.get(code.text, timeout=30)  # nobody signed in: the holder of the paper
+    assert page.status_code == 200 and f"该文本是系统记录的已提交版本（第 {latest} 版）" in page.text
+    answer = requests.post(f"{system['url']}/api/v1/print-verifications", json={"digest": digest}, timeout=30)
+    assert answer.status_code == 200 and answer.json()["in_log"] and answer.json()["plan_version"] == latest
+    edited = requests.post(f"{system['url']}/api/v1/print-verifications", json={"digest": "0" * 64}, timeout=30)
+    assert edited.json()["in_log"] is False and edited.json()["reason"] == "digest_not_logged"
+
+
 def test_a_foreign_application_answers_404_exactly_as_a_missing_one(played, system):
     outcome, _, _ = played
     stranger, _, _ = applicant_account(system)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
-import subprocess
 import time
 import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from kombu import Connection, Queue
+from pypdf import PdfReader
 
 from services.endorsement.application import Endorsement
 from services.endorsement.domain import quota_slot_id
@@ -30,6 +31,7 @@ from services.endorsement.errors import (
     WrongStage,
 )
 from shared.outbox import events_exchange
+from shared.printable import texts
 from tests.conftest import TEST_START
 from tests.support.clock import set_time
 from tests.support import messages
@@ -622,22 +624,49 @@ def test_the_endorsement_history_is_read_only_by_the_units_it_names_officers_and
     assert error.value.code == "not_authorized"
 
 
-def test_the_recommendation_letter_is_a_chinese_pdf_filled_from_the_application(upstream):
-    ou, ru = upstream.units_for()
+def letter_text(letter: dict) -> str:
+    """The letter's text in the order it is drawn (pdftotext reorders the rotated watermark)."""
+    return "".join(texts(PdfReader(io.BytesIO(base64.b64decode(letter["content"]))).pages))
+
+
+def test_the_recommendation_letter_is_a_watermarked_preview_until_the_unit_enters_its_reference(upstream):
+    ou = upstream.register_unit("organizing", KINDS["regional"][0], region="320000")
+    ru = upstream.register_unit("recommending", KINDS["regional"][1], region="320000", name="江苏省人民政府",
+                                contact={"name": "赵六", "title": "处长", "phone": "010-6", "fax": None, "email": None})
     upstream.register_applicant("12320000466007437T", "江苏省标准化研究院")
-    application_id = forwarded(upstream, ou, ru)
-    letter = call(recommender(ru), "recommendation_letter_pdf", application_id=application_id)
-    assert letter["media_type"] == "application/pdf" and letter["file_name"].endswith(".pdf")
-    pdf = base64.b64decode(letter["content"])
-    text = "".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
-                                  check=True).stdout.decode("utf-8").split())
-    for expected in ("关于推荐江苏省标准化研究院申报国家技术标准创新基地的函", "国家技术标准创新基地（江苏）",
-                     "区域（综合）", "江苏省（320000）", "12320000466007437T", f"{ou}单位", f"{ru}单位",
-                     OPINION["text"], "推荐单位（公章）", "负责人（签字）", "联系人：赵六"):
+    application_id = forwarded(upstream, ou, ru, region="320100")
+    preview = call(recommender(ru), "recommendation_letter_pdf", application_id=application_id)
+    assert preview["media_type"] == "application/pdf" and preview["preview"] and preview["reference"] is None
+    assert "草稿·非正式文本" in letter_text(preview)
+
+    numbered = call(recommender(ru), "number_recommendation_letter", application_id=application_id,
+                    reference="苏政函〔2026〕12号")
+    assert numbered["letter_reference"] == {"reference": "苏政函〔2026〕12号", "issued_on": "2026-06-01"}
+    assert events_of(uuid.UUID(numbered["item_id"]), "LetterNumbered") == 1
+    issued = call(recommender(ru), "recommendation_letter_pdf", application_id=application_id)
+    text = letter_text(issued)
+    assert not issued["preview"] and issued["reference"] == "苏政函〔2026〕12号"
+    for expected in ("苏政函〔2026〕12号", "关于推荐江苏省标准化研究院申报国家技术标准创新基地的函", "国家标准化管理委员会：",
+                     "12320000466007437T", f"{ou}单位", "本年度在江苏省行政区域范围内", "江苏省人民政府", "2026年6月1日",
+                     "联系人：赵六"):
         assert expected in text, expected
+    assert "草稿" not in text
     assert call(token("officer"), "recommendation_letter_pdf", application_id=application_id)["content"]
     with pytest.raises(NotAuthorized):
         call(recommender("RU-other"), "recommendation_letter_pdf", application_id=application_id)
+
+
+def test_a_malformed_letter_reference_is_refused_naming_the_field_and_changes_nothing(upstream):
+    ou, ru = upstream.units_for()
+    application_id = forwarded(upstream, ou, ru)
+    before = settled_log_position()
+    with pytest.raises(InvalidInput) as error:
+        call(recommender(ru), "number_recommendation_letter", application_id=application_id, reference="12号")
+    assert "reference" in error.value.details["fields"]
+    with pytest.raises(NotAuthorized):
+        call(recommender("RU-other"), "number_recommendation_letter", application_id=application_id,
+             reference="苏政函〔2026〕12号")
+    assert log_position() == before
 
 
 def test_there_is_no_letter_to_draft_before_the_organizing_unit_forwarded_the_application(upstream):
@@ -690,7 +719,7 @@ def test_an_unknown_application_is_named_in_the_error(upstream):
 
 RPCS = ["organizing_queue", "forward", "return_to_applicant", "recommending_queue", "recommend", "decline",
         "return_to_organizing_unit", "withdraw_recommendation", "recommending_quota", "endorsement_history",
-        "recommendation_letter_pdf", "get_scan"]
+        "recommendation_letter_pdf", "get_scan", "number_recommendation_letter"]
 values = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-3, max_value=3000), st.text(max_size=40),
     st.sampled_from(["goals", "queued", "2026-06-01", "推荐", "\x00", str(uuid.uuid4()), "a" * 64]),

@@ -200,6 +200,16 @@ def submit_complete(via, setup: Setup, **options) -> dict:
         return intake.submit(application_id=draft["application_id"])
 
 
+def printed_plan(via, caller: Caller, application_id: str, path, version: int | None = None) -> dict:
+    """The plan as `caller` prints it (`plan_pdf`), written to `path`; returns the answer."""
+    import base64
+
+    with via.intake(caller) as intake:
+        printed = intake.plan_pdf(application_id=application_id, version=version)
+    path.write_bytes(base64.b64decode(printed["content"]))
+    return printed
+
+
 # --- around intake: what it publishes, what later stages tell it ----------------------------
 
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 import base64
 import uuid
 
-from shared import blobs, clock, printable
+from shared import blobs, clock
 from shared.auth import Caller
 from shared.clock import BEIJING
 from shared.errors import ApplicationNotFound, NotYourApplication
 from shared.eventstore import jsonable
 from shared.listing import order_by
 from services.endorsement.application.access import READERS_OF_ALL, UNIT_ROLES
-from services.endorsement.domain import APPLICANT, ENDORSING, FORWARDED, RECOMMENDED, ReviewItem
+from services.endorsement.domain import ReviewItem
 from services.endorsement.errors import ScanNotFound
-from services.endorsement.letter import LetterFacts, recommendation_letter
 
 # The scans an item may hold: the organizing unit's stamped plan, the recommending unit's two.
 SCAN_KINDS = ("organizing_scan", "stamped_plan_scan", "recommendation_letter")
@@ -111,37 +110,6 @@ class Queries:
                             "content": base64.b64encode(content).decode("ascii")}
         raise ScanNotFound("no scan with that SHA-256 on this application's endorsement",
                            {"field": "sha256", "sha256": sha256})
-
-    def recommendation_letter_pdf(self, caller: Caller, application_id: uuid.UUID) -> dict:
-        """The draft recommendation letter (推荐函) as a base64 PDF, for the named
-        recommending unit to print, sign and stamp; officers and auditors may read it."""
-        caller.require_role("recommending_unit", *READERS_OF_ALL)
-        item = self._current_item(application_id)
-        if caller.role == "recommending_unit":
-            self._require_named(caller, item)
-        item.require_stage(FORWARDED, RECOMMENDED)
-        organizing = self._unit(ENDORSING, item.organizing_unit_id)
-        recommending = self._unit(ENDORSING, item.recommending_unit_id)
-        applicant = self._unit(APPLICANT, item.applicant_organization)
-        forwarded = self.query("SELECT forwarded_at FROM review_items WHERE item_id = :i", i=item.id)
-        facts = LetterFacts(
-            name=item.name, base_type=item.base_type, region=item.region, domain=item.domain,
-            applicant_name=item.applicant_name,
-            applicant_credit_code=applicant.details.get("credit_code") if applicant else item.applicant_organization,
-            organizing_unit_name=organizing.name if organizing else item.organizing_unit_id,
-            recommending_unit_name=recommending.name if recommending else item.recommending_unit_id,
-            recommending_contact=recommending.details.get("contact") if recommending else None,
-            opinion=item.opinion, plan_version=item.plan_version, digest=item.digest,
-            receipt_number=item.receipt_number, drafted_at=forwarded[0]["forwarded_at"],
-        )
-        pdf = printable.render(recommendation_letter(facts))
-        return {
-            "application_id": item.application_id,
-            "plan_version": item.plan_version,
-            "file_name": f"recommendation-letter-{item.application_id}-v{item.plan_version}.pdf",
-            "media_type": "application/pdf",
-            "content": base64.b64encode(pdf).decode("ascii"),
-        }
 
     def recommending_quota(self, caller: Caller, year: int | None) -> dict:
         """The recommending unit's quota slots of a year (Beijing time): held or freed, and by whom."""

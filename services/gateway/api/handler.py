@@ -142,7 +142,7 @@ class ApiRoutes:
             return self._session(request)
         if route == "timeline":
             return self._timeline(request, path_values["application_id"])
-        if not route.gateway:
+        if not (route.gateway or route.public):
             self.edge.require_account()
         self.edge.require_write(request.method)
         self.edge.check_csrf(request)

@@ -91,6 +91,8 @@ def document() -> dict:
         }
         if route.gateway:
             operation["security"] = [{}]
+        elif route.public:
+            operation["security"] = [{}, {"bearer": []}, {"session": []}]
         else:
             operation["security"] = [{"bearer": []}, {"session": []}]
         schema = route.schema(exclude=tuple(n for n in path_names if n in route.schema().fields)) \

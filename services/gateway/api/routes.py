@@ -35,6 +35,7 @@ class Route:
     body: str = "json"         # "json": the arguments; "content": the body is the `content` argument; "upload": multipart file
     result: str = "json"       # "json", or "file": base64 `content` sent as the file itself
     gateway: bool = False      # made as the gateway (anonymous callers: sign-in, registration, links)
+    public: bool = False       # anyone may call, signed in or not (as the gateway when nobody is)
     paginated: bool = False    # limit/offset of the RPC answered as a cursor
     etag: bool = False         # the answer carries `version`: sent as ETag
     if_match: bool = False     # If-Match becomes the RPC's `expected_version`
@@ -131,6 +132,9 @@ ROUTES: tuple[Route, ...] = (
           ("parties of the application",)),
     Route("GET", APP + "/plan.pdf", "intake", "plan_pdf", intake.VersionRef,
           "The printed plan (申报方案), A4 PDF", "intake", ("parties of the application",), result="file"),
+    Route("POST", "/print-verifications", "intake", "verify_print", intake.VerifyPrint,
+          "Is a printed plan (its digest, or the PDF) a submitted version in the log?", "intake",
+          ("anyone",), public=True),
 
     # --- endorsement -------------------------------------------------------------------------
     Route("GET", "/endorsement/organizing-queue", "endorsement", "organizing_queue", endorsement.QueueQuery,
@@ -155,6 +159,9 @@ ROUTES: tuple[Route, ...] = (
           "推荐: with the stamped plan and the signed letter", "endorsement", ("recommending_unit",)),
     Route("POST", APP + "/endorsement/recommendation-withdrawal", "endorsement", "withdraw_recommendation",
           endorsement.Reasoned, "撤回推荐", "endorsement", ("recommending_unit",)),
+    Route("POST", APP + "/recommendation-letter/reference", "endorsement", "number_recommendation_letter",
+          endorsement.NumberLetter, "发文字号 of the recommendation letter (the letter then prints as issued)",
+          "endorsement", ("recommending_unit",)),
     Route("GET", APP + "/recommendation-letter.pdf", "endorsement", "recommendation_letter_pdf",
           endorsement.ApplicationRef, "The recommendation letter to print, sign and stamp", "endorsement",
           ("recommending_unit", *ALL_STAFF), result="file"),

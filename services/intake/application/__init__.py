@@ -9,9 +9,6 @@ reads), `reactions` (what later stages' events change here), `read_model`
 event) and `access` (finding aggregates and who may see them)."""
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from shared.eventstore import ServiceApplication
 from services.intake.application.access import Access
 from services.intake.application.commands import Commands, _person
@@ -32,8 +29,3 @@ class Intake(Commands, Queries, Reactions, ReadModel, Published, Access, Service
     env = {"AGGREGATE_CACHE_MAXSIZE": "2000"}
     snapshotting_intervals = {Application: 50}
     application_aggregates = ("Application",)  # its id is the application's: auditors find its events
-
-    def __init__(self, database_url: str | None = None):
-        super().__init__(database_url)
-        self._printed_cache: OrderedDict[tuple, bytes] = OrderedDict()
-        self._printed_lock = threading.Lock()  # both: Queries._printed

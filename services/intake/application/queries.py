@@ -4,11 +4,7 @@ differences, the printed plan, and the list of the caller's applications."""
 from __future__ import annotations
 
 import base64
-import json
 import uuid
-
-import eventlet.patcher
-import eventlet.tpool
 
 from shared import blobs
 from shared.auth import Caller
@@ -16,12 +12,10 @@ from shared.contracts import SECTIONS
 from shared.errors import InvalidInput, NotAuthorized, NotFound, NotYourApplication
 from shared.listing import order_by
 from services.intake import plan as plans
-from services.intake import printed_plan
 from services.intake.application.access import READERS_OF_ALL, UNIT_ROLES_OF_CALLERS, _iso, _plain
 from services.intake.domain import ALLOWED_KINDS, Application, applicant_id_of
 from services.intake.errors import AttachmentNotFound, VersionNotFound
 
-PRINTED_CACHE_SIZE = 64
 WORKING_COPY = 0  # version 0 names the plan as it is being written
 # Guide §二(一): who applies for each base type, mainly; other categories are a warning, not an error.
 USUAL_CATEGORIES = {
@@ -126,25 +120,6 @@ class Queries:
         return {"application_id": str(application.id), "from_version": from_version, "to_version": target,
                 "sections": plans.diff(before, after)}
 
-    def plan_pdf(self, caller: Caller, application_id: uuid.UUID, version: int | None) -> dict:
-        """The printable plan (A4, Chinese, 附件2's order), base64-encoded."""
-        application, access = self._readable(caller, application_id)
-        viewed = self._viewed_version(application, access, version)
-        if viewed == WORKING_COPY:
-            frozen = self._frozen(application)
-            digest, label, at = plans.digest(frozen), "草稿（未提交）", None
-        else:
-            entry = application.version_of(viewed)
-            frozen, digest, label, at = entry["plan"], entry["digest"], f"第 {viewed} 版", entry["submitted_at"]
-        content = self._printed(frozen, version_label=label, digest=digest, number=application.number,
-                                submitted_at=at, organizing_opinion=application.organizing_opinion)
-        return {
-            "application_id": str(application.id), "plan_version": viewed, "digest": digest,
-            "number": application.number, "media_type": "application/pdf",
-            "filename": f"申报方案-{application.number or str(application.id)[:8]}-v{viewed}.pdf",
-            "content": base64.b64encode(content).decode("ascii"),
-        }
-
     def my_applications(self, caller: Caller, stage: str | None, limit: int, offset: int,
                         sort: str | None = None) -> list[dict]:
         """The caller's applications, oldest first: its own for an applicant, those naming it for a
@@ -211,31 +186,6 @@ class Queries:
 
     def _plan_at(self, application: Application, version: int) -> dict:
         return self._frozen(application) if version == WORKING_COPY else application.version_of(version)["plan"]
-
-    def _printed(self, frozen: dict, **layout) -> bytes:
-        """A submitted version prints to the same bytes until its number or the organizing
-        unit's opinion arrives, so those renderings are kept; a working copy never is."""
-        key = None
-        if layout["submitted_at"] is not None:
-            key = (frozen["application_id"], layout["digest"], layout["version_label"], layout["number"],
-                   json.dumps(layout["organizing_opinion"], sort_keys=True, default=str))
-            with self._printed_lock:
-                if key in self._printed_cache:
-                    self._printed_cache.move_to_end(key)
-                    return self._printed_cache[key]
-        if eventlet.patcher.is_monkey_patched("socket"):
-            # Rendering is CPU-bound for most of a second: in a native thread the service's
-            # other green threads (saves, the outbox, the consumer) keep running meanwhile.
-            content = eventlet.tpool.execute(printed_plan.pdf, frozen, **layout)
-        else:
-            content = printed_plan.pdf(frozen, **layout)
-        if key is not None:
-            with self._printed_lock:
-                self._printed_cache[key] = content
-                while len(self._printed_cache) > PRINTED_CACHE_SIZE:
-                    self._printed_cache.popitem(last=False)
-        return content
-
 
 def _version_meta(version: dict) -> dict:
     return {key: _iso(value) for key, value in version.items() if key != "plan"}
