@@ -5,7 +5,7 @@ import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.intake import schemas
 from services.intake.application import Intake
 from shared.consumer import integration_events
-from shared.rpc import command, service_base
+from shared.rpc import command, query, service_base
 
 
 class IntakeService(service_base(Intake)):
@@ -37,13 +37,13 @@ class IntakeService(service_base(Intake)):
         and its region (local bodies) or domain (industry bodies). Returns the register entry."""
         return self.app.register_unit(caller, data)
 
-    @command(schemas.UnitQuery)
+    @query(schemas.UnitQuery)
     def list_units(self, caller, data):
         """Any authenticated caller. The register of units; with `base_type`, only the kinds the
         guide allows for that base type. Returns a list of entries."""
         return self.app.units(caller, data["role"], data["base_type"])
 
-    @command(schemas.ApplicantQuery)
+    @query(schemas.ApplicantQuery)
     def get_applicant(self, caller, data):
         """Applicant (its own), officer or auditor (any, by `credit_code`). Returns the registration."""
         return self.app.applicant(caller, data["credit_code"])
@@ -74,13 +74,13 @@ class IntakeService(service_base(Intake)):
         return self.app.upload_attachment(caller, data["application_id"], data["name"], data["content"],
                                           data["expected_version"])
 
-    @command(schemas.AttachmentRef)
+    @query(schemas.AttachmentRef)
     def get_attachment(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert (submitted files). Returns the file,
         its content base64-encoded."""
         return self.app.attachment(caller, data["application_id"], data["sha256"])
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def check(self, caller, data):
         """Applicant (own), officer or auditor. Lists every missing or invalid item of the plan by
         section (`problems`), and advisory `warnings`; `complete` says whether it may be submitted."""
@@ -110,33 +110,33 @@ class IntakeService(service_base(Intake)):
 
     # --- queries ---------------------------------------------------------------------
 
-    @command(schemas.VersionRef)
+    @query(schemas.VersionRef)
     def get_application(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert (submitted versions only). The
         application with its plan: `version` 0 the working copy, n the n-th submitted version,
         null the plan as it stands (the working copy while it may change, else the latest version)."""
         return self.app.application(caller, data["application_id"], data["version"])
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def versions(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert. Every submitted version: number,
         digest, receipt number, kind, the request it answers, the sections it changed, when."""
         return self.app.versions(caller, data["application_id"])
 
-    @command(schemas.Diff)
+    @query(schemas.Diff)
     def diff(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert. What changed between two versions,
         section by section (`to_version` null or 0: the working copy)."""
         return self.app.diff(caller, data["application_id"], data["from_version"], data["to_version"])
 
-    @command(schemas.VersionRef)
+    @query(schemas.VersionRef)
     def plan_pdf(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert. The printable plan (申报方案) as an A4
         PDF in 附件2's order, with number, version and digest on every page; base64 `content`.
         `version` as in `get_application`; the working copy prints as a preview marked 草稿."""
         return self.app.plan_pdf(caller, data["application_id"], data["version"])
 
-    @command(schemas.ApplicationsQuery)
+    @query(schemas.ApplicationsQuery)
     def my_applications(self, caller, data):
         """Applicant: its own applications; organizing or recommending unit: the submitted ones naming
         it; officer, auditor: all. Oldest first, with stage, open sections and next deadline."""
