@@ -200,7 +200,8 @@ class Ledger:
         except InvalidTag:
             raise RuntimeError(f"the recorded outcome of command {command_id} does not open with the present "
                                "token secret (rotated since?)") from None
-        log.info("%s.%s: command %s answered from its record", self.service, first["method"], command_id)
+        log.info("%s.%s: command %s answered from its record, not run again", self.service, first["method"],
+                 command_id)
         return Outcome.from_json(plain).give()
 
 

@@ -46,7 +46,9 @@ class CommandRpc(Rpc):
             # Fault tests: the connection drops after the command committed and before its reply
             # left; the request, never acknowledged, comes again (as after `rabbitmqctl
             # close_all_connections`).
-            logging.getLogger(__name__).warning("fault lose_replies: %s's reply lost", self.method_name)
+            logging.getLogger(__name__).warning("fault lose_replies: the reply of %s.%s (command %s) lost",
+                                                self.container.service_name, self.method_name,
+                                                worker_ctx.context_data.get(commands.COMMAND_ID))
             message.channel.connection.transport.sock.shutdown(socket.SHUT_RDWR)
             return result, exc_info
         return super().handle_result(message, worker_ctx, result, exc_info)
