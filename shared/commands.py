@@ -16,7 +16,9 @@ import hashlib
 import json
 import logging
 import os
+import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,7 +37,11 @@ log = logging.getLogger(__name__)
 
 COMMAND_ID = "command_id"  # the key in the RPC context data (the message header nameko.command_id)
 MAX_COMMAND_ID = 200
-RUNS = 3  # a command whose transaction met a conflict runs again, reading everything, at most so often in all
+# A command whose transaction met a conflict runs again, reading everything, at most so often in
+# all: a command's own retry loop (the review services' `retrying`, accounts' `_change`) cannot
+# go on in the aborted transaction, so the run is theirs, with their pause ("full jitter").
+RUNS = 12
+MAX_PAUSE = 0.5  # seconds
 # Events of one command are the last rows of the log while its transaction holds the table lock:
 # the positions are found among the last few, by the transaction that wrote them.
 POSITIONS_WINDOW = 1000
@@ -164,8 +170,11 @@ class Ledger:
                 first = self.recorded(command_id)
                 if first is not None:  # a repeat that met the first run's changes
                     return self._answer(command_id, call_digest, first)
-                if run == RUNS - 1 or not (again or _aborted(exc)):
+                aborted = _aborted(exc)
+                if run == RUNS - 1 or not (again or aborted):
                     raise
+                if aborted:  # lost a race on a shared aggregate: contenders spread out
+                    time.sleep(random.uniform(0, min(MAX_PAUSE, 0.01 * 2 ** (run + 1))))
             attempt = _reading_everything(attempt)
         raise AssertionError("unreachable")
 
