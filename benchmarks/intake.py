@@ -141,9 +141,10 @@ SAVE_TEXT = "save_section significance (text, 0.2 KB)"
 SAVE_GOALS = "save_section goals (tasks, 1 KB)"
 
 
-def interleaved(calls: dict, count: int, rounds: int = 10, warmup: int = 20) -> dict:
+def interleaved(calls: dict, count: int, rounds: int = 10, warmup: int = 20, raw: bool = False) -> dict:
     """Each call timed `count` times in `rounds` rounds that take turns, so that what the machine
-    does meanwhile (a checkpoint, another process) falls on the baseline and the others alike."""
+    does meanwhile (a checkpoint, another process) falls on the baseline and the others alike.
+    Summaries by label, or (`raw`) the samples in milliseconds."""
     for call in calls.values():
         for _ in range(warmup):
             call()
@@ -155,7 +156,7 @@ def interleaved(calls: dict, count: int, rounds: int = 10, warmup: int = 20) -> 
                 started = time.perf_counter()
                 call()
                 samples[label].append((time.perf_counter() - started) * 1000)
-    return {label: common.summary(values) for label, values in samples.items()}
+    return samples if raw else {label: common.summary(values) for label, values in samples.items()}
 
 
 def timed(call, count: int, warmup: int = 10) -> dict:

@@ -123,8 +123,7 @@ def rpc_page() -> str:
         lines += [f"## `{spec.name}`", ""]
         methods = sorted(
             (name, member) for name, member in inspect.getmembers(service, inspect.isfunction)
-            if hasattr(member, "nameko_entrypoints") and any(
-                isinstance(e, Rpc) for e in member.nameko_entrypoints)  # nameko's, or shared.rpc_requests'
+            if any(isinstance(e, Rpc) for e in getattr(member, "nameko_entrypoints", ()))
         )
         for name, member in methods:
             schema = getattr(member, "schema", None)
@@ -133,6 +132,8 @@ def rpc_page() -> str:
             doc = inspect.getdoc(member)
             if doc:
                 lines += [doc, ""]
+            if getattr(member, "records", False):
+                lines += ["A command: it runs once per command id ([api.md](api.md#command-ids)).", ""]
             if schema is not None:
                 lines += _rows(schema)
                 call = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in example_of(schema).items())

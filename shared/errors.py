@@ -79,6 +79,13 @@ class ConcurrencyConflict(InnobaseError):
     code = "concurrency_conflict"
 
 
+class IdempotencyKeyReused(InnobaseError):
+    """A command id (or the HTTP edge's Idempotency-Key) sent again with other arguments, another
+    method or by another caller: the first call's outcome stands and this one is refused."""
+
+    code = "idempotency_key_reused"
+
+
 class RuleViolation(InnobaseError):
     """A rule of the guide or of the process refuses the command; `details['rule']` names it."""
 

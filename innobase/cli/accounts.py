@@ -42,11 +42,8 @@ def create_admin(args, ask=input, ask_secret=getpass.getpass, call=None) -> int:
 
 
 def _create_admin(**arguments) -> dict:
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    from shared import auth, settings
+    from innobase import calls
+    from shared import auth
 
     token = auth.mint(OPS_PARTY, "ops", "ops", ttl_seconds=300)
-    with ClusterRpcProxy({"AMQP_URI": settings.get().amqp_uri}, context_data={"auth_token": token},
-                         timeout=30) as cluster:
-        return cluster.accounts.create_admin(**arguments)
+    return calls.call(token, "accounts", "create_admin", timeout=30, **arguments)

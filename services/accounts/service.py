@@ -3,7 +3,7 @@ tokens, what an account does for itself, what SAC administrators grant, and ops'
 import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.accounts import schemas
 from services.accounts.application import Accounts
-from shared.rpc import command, service_base
+from shared.rpc import command, query, service_base
 
 
 class AccountsService(service_base(Accounts)):
@@ -77,7 +77,7 @@ class AccountsService(service_base(Accounts)):
         party the invitation named. Returns the account view."""
         return self.app.accept_invitation(caller, data["token"], data["password"], data["name"])
 
-    @command(schemas.AccessToken)
+    @query(schemas.AccessToken)
     def resolve_token(self, caller, data):
         """Gateway. The account behind a personal access token (`Authorization: Bearer inb_…`), if it
         is not revoked or expired and the account is active; else `AuthenticationFailed` with rule
@@ -86,7 +86,7 @@ class AccountsService(service_base(Accounts)):
 
     # --- the account itself (a token minted for its party, role and organization) --------
 
-    @command()
+    @query()
     def me(self, caller, data):
         """The account itself. Returns its view: `{account_id, email, name, role, organization,
         party_id, admin, status, created_at}`."""
@@ -105,7 +105,7 @@ class AccountsService(service_base(Accounts)):
         Returns `{token_id, token, name, scope, expires_at}`: the token is shown here only."""
         return self.app.create_token(caller, data)
 
-    @command()
+    @query()
     def list_tokens(self, caller, data):
         """The account itself. Its tokens, without their values: `{items: [{token_id, name, scope,
         created_at, expires_at, revoked_at}]}`."""
@@ -128,13 +128,13 @@ class AccountsService(service_base(Accounts)):
         `{invitation_id, email, name, role, organization, party_id, admin, expires_at, state}`."""
         return self.app.invite(caller, data)
 
-    @command(schemas.ListAccounts)
+    @query(schemas.ListAccounts)
     def list_accounts(self, caller, data):
         """SAC administrator. Accounts in e-mail order, filtered by `role`, `organization`, `status`;
         `limit` per page, `cursor` from the previous page. Returns `{items, next_cursor}`."""
         return self.app.list_accounts(caller, data)
 
-    @command()
+    @query()
     def list_invitations(self, caller, data):
         """SAC administrator. Every invitation, newest first, `pending`, `accepted` or `expired`,
         with who invited. Returns `{items}`."""
@@ -158,7 +158,7 @@ class AccountsService(service_base(Accounts)):
         (`RoleChanged`). Returns the account view."""
         return self.app.set_role(caller, data)
 
-    @command(schemas.AccountRef)
+    @query(schemas.AccountRef)
     def account_history(self, caller, data):
         """SAC administrator, auditor. Every event of the account and of its invitation, in log order, with
         time, actor and payload (no password hash or link nonce): who granted what, when. Returns

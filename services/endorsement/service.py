@@ -4,7 +4,7 @@ import shared.process  # noqa: F401  (first: green psycopg2, the clock)
 from services.endorsement import letter_printing, schemas
 from services.endorsement.application import Endorsement
 from shared.consumer import integration_events
-from shared.rpc import command, service_base
+from shared.rpc import command, query, service_base
 
 
 class EndorsementService(service_base(Endorsement)):
@@ -18,7 +18,7 @@ class EndorsementService(service_base(Endorsement)):
 
     # --- the organizing unit (申报组织单位) -------------------------------------
 
-    @command(schemas.QueueQuery)
+    @query(schemas.QueueQuery)
     def organizing_queue(self, caller, data):
         """Organizing unit. The submitted versions naming the caller's unit as organizing unit,
         oldest first (`state` filters: `queued` awaits its check and stamp), with the plan's
@@ -42,7 +42,7 @@ class EndorsementService(service_base(Endorsement)):
 
     # --- the recommending unit (推荐单位) ----------------------------------------
 
-    @command(schemas.QueueQuery)
+    @query(schemas.QueueQuery)
     def recommending_queue(self, caller, data):
         """Recommending unit. What organizing units forwarded to the caller's unit, oldest first
         (`state` filters: `forwarded` awaits its decision), with `counts` by state. Returns `{items, counts}`."""
@@ -76,7 +76,7 @@ class EndorsementService(service_base(Endorsement)):
         reason (`RecommendationWithdrawn`); its quota slot is free again. Returns the item."""
         return self.app.withdraw_recommendation(caller, data)
 
-    @command(schemas.QuotaQuery)
+    @query(schemas.QuotaQuery)
     def recommending_quota(self, caller, data):
         """Recommending unit. Its quota slots of `year` (default: this year, Beijing time), each
         held by an application or freed, with when and why. Returns `{recommending_unit_id, year, slots}`."""
@@ -84,14 +84,14 @@ class EndorsementService(service_base(Endorsement)):
 
     # --- both units, SAC and audit ------------------------------------------------
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def endorsement_history(self, caller, data):
         """Organizing or recommending unit named by the application (the versions naming it),
         officer, auditor. Every endorsement event of the application in log order: type, time,
         actor or upstream cause, and details. Returns `{application_id, events}`."""
         return self.app.endorsement_history(caller, data["application_id"])
 
-    @command(schemas.ScanRef)
+    @query(schemas.ScanRef)
     def get_scan(self, caller, data):
         """Organizing or recommending unit named by the version the scan is on, officer, auditor.
         A scan uploaded on the application's endorsement: the organizing unit's stamped plan,
@@ -108,7 +108,7 @@ class EndorsementService(service_base(Endorsement)):
         without the preview's watermark. Returns the item with `letter_reference`."""
         return letter_printing.number_letter(self.app, caller, data)
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def recommendation_letter_pdf(self, caller, data):
         """Recommending unit named by the application, officer, auditor. The recommendation letter
         (关于推荐…申报国家技术标准创新基地的函) as an official letter, A4 in Chinese, filled from the

@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import eventlet
@@ -35,7 +36,7 @@ from nameko.rpc import MethodProxy, ReplyListener
 
 from services.gateway import settings as gateway_settings
 from services.gateway.problems import EdgeError
-from shared import auth, clock, settings
+from shared import auth, clock, commands, settings
 from shared.outbox import events_exchange
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,15 @@ class EdgeRequest:
         """An accounts RPC that only the gateway may make (sign-in, resolving sessions, links)."""
         token = self.edge.call_token(self.edge.gateway_party, "gateway", "gateway")
         return self._rpc("accounts", method, token, kwargs)
+
+    @contextmanager
+    def commanding(self, command_id: str):
+        """The calls made inside carry this command id (an Idempotency-Key's), those after none."""
+        self.worker_ctx.data[commands.COMMAND_ID] = command_id
+        try:
+            yield
+        finally:
+            self.worker_ctx.data.pop(commands.COMMAND_ID, None)
 
     def _rpc(self, service: str, method: str, token: str, kwargs: dict):
         self.worker_ctx.data[auth.CONTEXT_KEY] = token  # (context_data is a copy of data)

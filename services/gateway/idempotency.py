@@ -5,8 +5,10 @@ key, each attempt with a digest of the request and, once it is done, its answer:
 rows written once, never changed. A key sent with
 another body is refused (422); a key whose first request is still running answers
 409; a request that failed inside (5xx) may be tried again with the same key.
-Where the RPC has a `request_id` argument, the key also becomes that request id,
-so the service itself recognises a repeated command.
+The key, with the account, also becomes the RPC's command id (and its `request_id`
+where the RPC has one): the service itself recognises a repeated command, even when
+this store lost the answer (a gateway that died between the command and its answer,
+a retry after a 5xx) — see docs/reliability.md.
 """
 from __future__ import annotations
 
@@ -70,7 +72,8 @@ def request_digest(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
-def request_id_for(account_id: str, key: str) -> str:
+def command_id_for(account_id: str, key: str) -> str:
+    """The command id (and request id) of an account's Idempotency-Key: the same for every retry."""
     return str(uuid.uuid5(KEY_NAMESPACE, f"{account_id}:{key}"))
 
 

@@ -6,7 +6,7 @@ from services.intake import printing, schemas, search
 from services.intake.application import Intake
 from shared import blobs
 from shared.consumer import integration_events
-from shared.rpc import command, service_base
+from shared.rpc import command, query, service_base
 
 
 class IntakeService(service_base(Intake)):
@@ -38,13 +38,13 @@ class IntakeService(service_base(Intake)):
         and its region (local bodies) or domain (industry bodies). Returns the register entry."""
         return self.app.register_unit(caller, data)
 
-    @command(schemas.UnitQuery)
+    @query(schemas.UnitQuery)
     def list_units(self, caller, data):
         """Any authenticated caller. The register of units; with `base_type`, only the kinds the
         guide allows for that base type. Returns a list of entries."""
         return self.app.units(caller, data["role"], data["base_type"])
 
-    @command(schemas.ApplicantQuery)
+    @query(schemas.ApplicantQuery)
     def get_applicant(self, caller, data):
         """Applicant (its own), officer or auditor (any, by `credit_code`). Returns the registration."""
         return self.app.applicant(caller, data["credit_code"])
@@ -75,13 +75,13 @@ class IntakeService(service_base(Intake)):
         return self.app.upload_attachment(caller, data["application_id"], data["name"], data["content"],
                                           data["expected_version"])
 
-    @command(schemas.AttachmentRef)
+    @query(schemas.AttachmentRef)
     def get_attachment(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert (submitted files). Returns the file,
         its content base64-encoded."""
         return self.app.attachment(caller, data["application_id"], data["sha256"])
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def check(self, caller, data):
         """Applicant (own), officer or auditor. Lists every missing or invalid item of the plan by
         section (`problems`), and advisory `warnings`; `complete` says whether it may be submitted."""
@@ -111,26 +111,26 @@ class IntakeService(service_base(Intake)):
 
     # --- queries ---------------------------------------------------------------------
 
-    @command(schemas.VersionRef)
+    @query(schemas.VersionRef)
     def get_application(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert (submitted versions only). The
         application with its plan: `version` 0 the working copy, n the n-th submitted version,
         null the plan as it stands (the working copy while it may change, else the latest version)."""
         return self.app.application(caller, data["application_id"], data["version"])
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def versions(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert. Every submitted version: number,
         digest, receipt number, kind, the request it answers, the sections it changed, when."""
         return self.app.versions(caller, data["application_id"])
 
-    @command(schemas.Diff)
+    @query(schemas.Diff)
     def diff(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert. What changed between two versions,
         section by section (`to_version` null or 0: the working copy)."""
         return self.app.diff(caller, data["application_id"], data["from_version"], data["to_version"])
 
-    @command(schemas.VersionRef)
+    @query(schemas.VersionRef)
     def plan_pdf(self, caller, data):
         """Applicant (own), officer, auditor, a named unit or an assigned expert. The printable plan (申报方案) as an A4
         PDF laid out as 附件2 for a double-sided, bound print, its PDF and image evidence appended, and a
@@ -139,7 +139,7 @@ class IntakeService(service_base(Intake)):
         watermarked 草稿 · 非正式文本 on every page."""
         return printing.plan_pdf(self.app, caller, data["application_id"], data["version"])
 
-    @command(schemas.VerifyPrint)
+    @query(schemas.VerifyPrint)
     def verify_print(self, caller, data):
         """Anyone, signed in or not. Whether a printed plan is a submitted version in the log: by the `digest`
         printed on it, or by the PDF itself (`document`, base64; its text must be what the version prints to).
@@ -149,20 +149,20 @@ class IntakeService(service_base(Intake)):
         document = blobs.decode(data["document"], field="document") if data["document"] is not None else None
         return printing.verify_print(self.app, data["digest"], document)
 
-    @command(schemas.ApplicationsQuery)
+    @query(schemas.ApplicationsQuery)
     def my_applications(self, caller, data):
         """Applicant: its own applications; organizing or recommending unit: the submitted ones naming
         it; officer, auditor: all. Oldest first, with stage, open sections and next deadline."""
         return self.app.my_applications(caller, data["stage"], data["limit"], data["offset"], data["sort"])
 
-    @command(schemas.ApplicationSearch)
+    @query(schemas.ApplicationSearch)
     def search_applications(self, caller, data):
         """Officer, auditor. Every application whose name, applicant's name, credit code or number
         contains `text`, filtered by `stage`, `base_type` and `region`, in the `sort` asked; a page
         (`limit`, `offset`) of `items` (with `applicant_name`) and the `total` that match."""
         return search.search_applications(self.app, caller, data)
 
-    @command()
+    @query()
     def application_counts(self, caller, data):
         """Officer, auditor. The round's applications counted: `total`, `by_stage`, `by_base_type`,
         `by_area` (region or domain code)."""

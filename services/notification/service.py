@@ -7,7 +7,7 @@ from services.notification import schemas, settings
 from services.notification.application import Notification
 from services.notification.mailer import MailSender
 from shared.consumer import integration_events
-from shared.rpc import command, service_base
+from shared.rpc import command, query, service_base
 
 
 class NotificationService(service_base(Notification)):
@@ -22,7 +22,7 @@ class NotificationService(service_base(Notification)):
     def remind_of_submission_window(self):
         return self.app.remind_of_submission_window()
 
-    @command(schemas.InboxQuery)
+    @query(schemas.InboxQuery)
     def my_notifications(self, caller, data):
         """Any party with an inbox (applicant, organizing_unit, recommending_unit, officer, expert):
         its own notifications (通知), newest first. An applicant or unit reads its organization's
@@ -31,7 +31,7 @@ class NotificationService(service_base(Notification)):
         "unread"}`."""
         return self.app.my_notifications(caller, data["unread_only"], data["limit"], data["offset"])
 
-    @command()
+    @query()
     def unread_count(self, caller, data):
         """Any party with an inbox: how many of its notifications are unread. Returns `{"unread": n}`."""
         return self.app.unread_count(caller)
@@ -43,7 +43,7 @@ class NotificationService(service_base(Notification)):
         changes nothing. Returns `{"marked": [ids now read], "unread": n}`."""
         return self.app.mark_read(caller, data["notification_ids"])
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def notifications_of(self, caller, data):
         """Auditor or officer: who was told what about an application, on which channel and when
         (prepared, delivered, read; the e-mail's recipients and Message-ID, its attempts)."""

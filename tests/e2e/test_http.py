@@ -240,6 +240,34 @@ def test_the_same_post_with_one_idempotency_key_commits_once_and_answers_the_sam
     assert sum(1 for item in items if item["name"] == body["name"]) == 1
 
 
+def test_a_key_the_gateway_forgot_is_still_the_command_id_so_the_service_answers_the_first_withdrawal(system):
+    """A second gateway with an idempotency store of its own (as after the first died between
+    the command and storing its answer): the same key makes the same command id, and intake
+    answers the withdrawal it recorded instead of refusing a second one."""
+    from shared import settings
+
+    applicant, draft = prepared_draft(system)
+    port = free_port()
+    cluster = system["cluster"]
+    forgetful = cluster.start("gateway", INNOBASE_HTTP_PORT=port,
+                              INNOBASE_DB_PREFIX=f"{settings.get().db_prefix}_forgetful")
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}", session=applicant.http)
+        browser.csrf = applicant.csrf
+        path = f"/api/v1/applications/{draft['application_id']}/withdrawal"
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        first = applicant.post(path, json={"reason": "申报单位决定不再申报"}, headers=key, expect=(200,))
+        again = browser.post(path, json={"reason": "申报单位决定不再申报"}, headers=key, expect=(200,))
+        assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") is None
+        other = browser.post(path, json={"reason": "另一个理由"}, headers=key, expect=(422,))
+        assert other.json()["error"] == "IdempotencyKeyReused"
+        withdrawn = sql("intake", "SELECT count(*) FROM intake_events WHERE originator_id = %s AND topic LIKE %s",
+                        draft["application_id"], "%.Withdrawn")
+        assert withdrawn == [(1,)]
+    finally:
+        cluster.kill(forgetful)
+
+
 def test_lists_are_paginated_by_cursor(system):
     officer = admin(system)
     first = officer.get("/api/v1/applications", params={"limit": 1}).json()

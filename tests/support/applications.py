@@ -80,7 +80,13 @@ class DirectIntake:
         self._service = service
 
     def __getattr__(self, name):
-        return getattr(self._service, name)
+        entrypoint = getattr(self._service, name)
+
+        def call(**arguments):
+            # every call a request of its own, as the broker's correlation id makes it (shared.rpc)
+            self._service.command_id = f"direct:{uuid.uuid4()}"
+            return entrypoint(**arguments)
+        return call
 
 
 # --- files ------------------------------------------------------------------------

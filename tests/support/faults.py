@@ -95,3 +95,29 @@ def _crash_after_mail_sent() -> None:
     from services.notification.mailer import MailSender
 
     MailSender._after_smtp_accepted = staticmethod(lambda notification: _die())
+
+
+@fault("lose_replies")
+def _lose_replies() -> None:
+    """The connection drops after a command committed and before its reply left (as after
+    `rabbitmqctl close_all_connections`): the request, never acknowledged, comes again, and its
+    second delivery is answered."""
+    import logging
+    import socket
+
+    from shared import commands
+    from shared.rpc import CommandRpc
+
+    handle_result = CommandRpc.handle_result
+
+    def losing(self, message, worker_ctx, result, exc_info):
+        if (not message.delivery_info.get("redelivered")
+                and getattr(getattr(self.container.service_cls, self.method_name), "records", False)):
+            logging.getLogger(__name__).warning(
+                "fault lose_replies: the reply of %s.%s (command %s) lost", self.container.service_name,
+                self.method_name, worker_ctx.context_data.get(commands.COMMAND_ID))
+            message.channel.connection.transport.sock.shutdown(socket.SHUT_RDWR)
+            return result, exc_info
+        return handle_result(self, message, worker_ctx, result, exc_info)
+
+    CommandRpc.handle_result = losing

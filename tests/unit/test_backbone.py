@@ -8,7 +8,7 @@ from nameko.exceptions import deserialize, serialize
 
 from shared import auth, clock, contracts
 from shared.errors import AuthenticationFailed, InvalidInput, NotAuthorized, RuleViolation
-from shared.rpc import command
+from shared.rpc import query
 
 pytestmark = pytest.mark.unit
 
@@ -128,7 +128,7 @@ class _FakeService:
     def caller(self):
         return auth.Caller("p", "applicant", "o")
 
-    @command(_Schema)
+    @query(_Schema)
     def act(self, caller, data):
         self.calls.append(data)
         return data

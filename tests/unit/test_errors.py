@@ -45,5 +45,6 @@ def test_shared_errors_hold_only_the_errors_more_than_one_service_raises():
     tree = ast.parse((ROOT / "shared" / "errors.py").read_text(encoding="utf-8"))
     defined = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
     assert defined == {"InnobaseError", "InvalidInput", "AuthenticationFailed", "NotAuthorized", "NotFound",
-                       "ConcurrencyConflict", "RuleViolation", "ApplicationNotFound", "NotYourApplication"}
+                       "ConcurrencyConflict", "RuleViolation", "ApplicationNotFound", "NotYourApplication",
+                       "IdempotencyKeyReused"}  # every service's commands (shared.commands)
     assert issubclass(SubmissionWindowClosed, RuleViolation) and issubclass(QuotaExceeded, InnobaseError)

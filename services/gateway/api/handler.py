@@ -3,7 +3,8 @@
 In order: find the route (404/405), identify the caller (401), refuse writes of a
 read-only token (403) and of a browser session without its CSRF token (403),
 read the arguments (400/413/415), answer a repeated Idempotency-Key from memory,
-call the RPC as the caller, and answer JSON, a file, or a problem+json.
+call the RPC as the caller (with the key as its command id), and answer JSON, a file,
+or a problem+json.
 """
 from __future__ import annotations
 
@@ -285,10 +286,12 @@ class ApiRoutes:
             response = Response(remembered.body, status=remembered.status, headers=remembered.headers)
             response.headers["Idempotent-Replayed"] = "true"
             return response
+        command_id = idempotency.command_id_for(account_id, key)
         if route.schema is not None and "request_id" in route.schema().fields and "request_id" not in arguments:
-            arguments["request_id"] = idempotency.request_id_for(account_id, key)
+            arguments["request_id"] = command_id
         try:
-            response = self._answer(request, route, arguments)
+            with self.edge.commanding(command_id):
+                response = self._answer(request, route, arguments)
         except EdgeError as exc:
             response = exc.response(request.path)
         except Exception:

@@ -8,7 +8,7 @@ from services.review.expert_review import schemas
 from services.review.expert_review.application import ExpertReview
 from services.review import deadlines
 from shared.consumer import integration_events
-from shared.rpc import command, service_base
+from shared.rpc import command, query, service_base
 
 
 class ExpertReviewService(service_base(ExpertReview)):
@@ -40,7 +40,7 @@ class ExpertReviewService(service_base(ExpertReview)):
         application whose applicant, organizing or recommending unit it is. Returns the expert."""
         return self.app.declare_conflict(caller, data)
 
-    @command(schemas.ExpertQuery)
+    @query(schemas.ExpertQuery)
     def experts(self, caller, data):
         """Officer, auditor. The register, filtered by `field` (domain code) and `region`."""
         return self.app.experts(caller, data)
@@ -54,7 +54,7 @@ class ExpertReviewService(service_base(ExpertReview)):
         — with a reason, before the panel is formed. Rule: `wrong_stage`. Returns the review."""
         return self.app.request_avoidance(caller, data)
 
-    @command(schemas.PanelDraft)
+    @query(schemas.PanelDraft)
     def check_panel(self, caller, data):
         """Officer. A dry run of `form_panel`: for each application, the experts who would judge it
         and those excluded with the reasons (same organization as the applicant, organizing or
@@ -80,14 +80,14 @@ class ExpertReviewService(service_base(ExpertReview)):
         `conflict_of_interest`, `assigned_once`, `one_chair`. Returns the panel."""
         return self.app.add_panel_member(caller, data)
 
-    @command(schemas.PanelRef)
+    @query(schemas.PanelRef)
     def get_panel(self, caller, data):
         """Officer, auditor: the panel. An expert on it: the panel with only the applications they judge."""
         return self.app.panel(caller, data["panel_id"])
 
     # --- the experts' work ----------------------------------------------------------------
 
-    @command()
+    @query()
     def my_assignments(self, caller, data):
         """Expert. The applications the caller is assigned to (and those they declined), with the
         meeting, whether they chair it and whether their opinion is in."""
@@ -108,7 +108,7 @@ class ExpertReviewService(service_base(ExpertReview)):
         `opinion_already_submitted`). Publishes `OpinionSubmitted`. Returns the opinion."""
         return self.app.submit_opinion(caller, data)
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def opinions(self, caller, data):
         """Officer, auditor: every opinion with its scores and the averages. An assigned expert: the
         same once their own is submitted; before that only the counts (`hidden: true`)."""
@@ -171,7 +171,7 @@ class ExpertReviewService(service_base(ExpertReview)):
         Publishes `ApplicationDeclined`. Returns the review."""
         return self.app.decline(caller, data)
 
-    @command()
+    @query()
     def approved_bases(self, caller, data):
         """Officer, auditor. Every approved base with its slot (region or domain, first or second)."""
         return self.app.approved_bases(caller)
@@ -183,7 +183,7 @@ class ExpertReviewService(service_base(ExpertReview)):
         Publishes `ConstructionPlanSubmitted`. Returns the review."""
         return self.app.submit_construction_plan(caller, data)
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def get_construction_plan(self, caller, data):
         """Officer, auditor, the application's organizing unit. The submitted construction plan,
         base64 `content` with its name, type, hash and `on_time`."""
@@ -191,13 +191,13 @@ class ExpertReviewService(service_base(ExpertReview)):
 
     # --- queries --------------------------------------------------------------------------
 
-    @command(schemas.ReviewQuery)
+    @query(schemas.ReviewQuery)
     def reviews(self, caller, data):
         """Officer, auditor. Applications in expert review and approval, by `state` and `base_type`,
         with counts by state."""
         return self.app.reviews(caller, data)
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def get_review(self, caller, data):
         """Officer, auditor: everything (assignments, exclusions and why, avoidances, deadlines). An
         assigned expert: the application, meeting, site visit and conclusion. The applicant and its

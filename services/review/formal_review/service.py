@@ -7,7 +7,7 @@ from services.review.formal_review import schemas
 from services.review.formal_review.application import FormalReview
 from services.review import deadlines
 from shared.consumer import integration_events
-from shared.rpc import command, service_base
+from shared.rpc import command, query, service_base
 
 
 class FormalReviewService(service_base(FormalReview)):
@@ -21,13 +21,13 @@ class FormalReviewService(service_base(FormalReview)):
     def scan_deadlines(self):
         self.app.scan_deadlines()
 
-    @command(schemas.CaseQuery)
+    @query(schemas.CaseQuery)
     def cases(self, caller, data):
         """Officer, auditor. The formal review cases, oldest first, filtered by `state`,
         `base_type`, `year`, with counts by state. Returns `{"items": [...], "counts": {...}}`."""
         return self.app.cases(caller, data)
 
-    @command(schemas.ApplicationRef)
+    @query(schemas.ApplicationRef)
     def get_case(self, caller, data):
         """Officer, auditor: the whole case with its completeness checklist (each item's status),
         supplement requests and deadlines. The applicant, organizing and recommending unit of the
