@@ -168,12 +168,17 @@ class ServiceApplication(library.Store):
             return
         saves: list = []
         token = _transaction_saves.set(saves)
+        committed = False
         try:
             with self.recorder.transaction(commit=True) as session:
                 yield session
+            committed = True
         finally:
             _transaction_saves.reset(token)
-            if saves:  # committed or rolled back: what the process cached of them is not known current
+            if committed:  # this process wrote them: its cached aggregates follow, as after a one-round-trip append
+                for events, mark, aggregates in saves:
+                    self.repository.committed(events, mark, aggregates)
+            elif saves:  # rolled back: what the process cached of them is not known current
                 self.freshness.foreign += 1
 
     def construct_repository(self):
@@ -236,8 +241,8 @@ class ServiceApplication(library.Store):
         freshness.saved_in_attempt()
         if not autonomous:
             saves = _transaction_saves.get()
-            if saves is not None:
-                saves.append(True)  # known current again only after the outer transaction ends
+            if saves is not None:  # the cache follows once the outer transaction has committed
+                saves.append((events, mark, processing_event.aggregates))
             else:
                 self.freshness.foreign += 1  # committed in the library's own transaction
         return recordings

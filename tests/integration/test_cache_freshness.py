@@ -132,11 +132,19 @@ def test_a_cached_aggregate_is_served_unread_only_while_nothing_else_wrote_it():
     fresh, unread = loaded(app, memo.id)
     assert not unread and (fresh.text, fresh.version) == ("三", theirs.version)
 
-    with app.transaction():  # a save of this process inside a transaction: known only once it ends
+    with app.transaction():  # a save of this process inside a transaction: the cache follows once it commits
         fresh.write("四")
         app.save(fresh)
     after, unread = loaded(app, memo.id)
-    assert not unread and after.text == "四"
+    assert unread and (after.text, after.version) == ("四", fresh.version)
+
+    with pytest.raises(RuntimeError):  # rolled back: nothing of it is trusted, the next load reads
+        with app.transaction():
+            after.write("五")
+            app.save(after)
+            raise RuntimeError("the command fails after its save")
+    rolled_back, unread = loaded(app, memo.id)
+    assert not unread and (rolled_back.text, rolled_back.version) == ("四", fresh.version)
 
     app.freshness.lost()  # no listener: every load reads
     _, unread = loaded(app, memo.id)
