@@ -20,7 +20,6 @@ other two; `ServiceApplication` and `FastLoader` choose by the same switch (`ena
 from __future__ import annotations
 
 import gc
-import select
 import threading
 import uuid
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from typing import Any, Sequence
 import orjson
 import psycopg2
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+from eventlet.patcher import original
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, StoredEvent
@@ -333,6 +333,11 @@ def fewer_collections(threshold: int = 100_000):
                 gc.set_threshold(*_collections_paused[1])
 
 
+# The operating system's select, not eventlet's: a look at one socket that never waits is not
+# worth a switch to eventlet's hub and back on every commit.
+_select = original("select").select
+
+
 def _still_connected(dbapi) -> bool:
     """Whether a kept connection still reaches its server, without a round trip: an idle
     connection that LISTENs to nothing has nothing to read, unless its server ended it (a
@@ -341,7 +346,7 @@ def _still_connected(dbapi) -> bool:
     if dbapi.closed:
         return False
     try:
-        readable, _, _ = select.select([dbapi.fileno()], [], [], 0)
+        readable, _, _ = _select([dbapi.fileno()], [], [], 0)
     except (OSError, ValueError, psycopg2.Error):
         return False
     return not readable
