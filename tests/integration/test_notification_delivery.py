@@ -221,7 +221,7 @@ def pending_mail() -> int:
                                " OR p.party_id IS NOT NULL)")[0][0]
 
 
-def mail_settled(timeout=20):
+def mail_settled(timeout=60):  # generous: a loaded machine (CI beside other runs) sends slower
     eventually(lambda: pending_mail() == 0, timeout=timeout)
 
 
