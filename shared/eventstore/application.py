@@ -99,7 +99,7 @@ class PlainRepository(Repository):
     """The library's repository: every command reads its aggregate's new events (the plain path)."""
 
     def committed(self, domain_events, mark: int, saved: dict | None = None) -> None:
-        pass  # only the fast path's one-round-trip appends tell it
+        pass  # it keeps no state of its own to bring up to date: every command reads
 
     def forget(self, aggregate_ids) -> None:
         pass  # it trusts nothing it would have to forget

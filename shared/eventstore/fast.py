@@ -243,18 +243,6 @@ class FastRecorder(TrackedRecorder):
         finally:
             connection.close()
 
-    @contextmanager
-    def reading_cursor(self):
-        """A cursor for reads: the current transaction's, which sees its own writes, or else one
-        in autocommit."""
-        if library.in_transaction():
-            with self.transaction(commit=False) as session:
-                with session.connection().connection.cursor() as cursor:
-                    yield cursor
-        else:
-            with self.autocommit_cursor() as cursor:
-                yield cursor
-
     def select_events(self, originator_id, gt: int | None = None, lte: int | None = None, desc: bool = False,
                       limit: int | None = None) -> list[StoredEvent]:
         """One aggregate's events: what every command reads first (a cached aggregate's new events)."""
